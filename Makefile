@@ -1,0 +1,146 @@
+# libvox — build, test, install.
+#   make            the library (static and shared), the vox tool, examples
+#   make test       every test under ASan+UBSan; ends with "N passed, N failed"
+#   make bench      the benchmarks (never part of make test)
+#   make fuzz       libFuzzer targets (clang), run briefly over the corpus
+#   make install    PREFIX=/usr/local DESTDIR=
+.SUFFIXES:
+
+B       ?= build
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+CC      ?= cc
+CLANG   ?= clang
+
+VERSION := $(shell sed -n 's/^\#define VOX_VERSION_STRING "\(.*\)"/\1/p' include/vox/common.h)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+
+PKGS      := jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wformat=2 -Wno-unused-parameter
+BASE    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS)
+RELFLAGS := $(BASE) -O2 -g -fPIC -fvisibility=hidden $(CFLAGS)
+SANFLAGS := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+            -fno-sanitize-recover=all $(CFLAGS)
+
+LIB_SRC   := $(sort $(wildcard src/*/*.c))
+TOOL_SRC  := $(sort $(wildcard tools/vox/*.c))
+TEST_SRC  := $(sort $(wildcard tests/test_*.c))
+TESTUTIL  := $(sort $(wildcard tests/util/*.c))
+EXAMPLES  := $(patsubst examples/%.c,$(B)/examples/%,$(sort $(wildcard examples/*.c)))
+
+REL_OBJ   := $(patsubst %.c,$(B)/rel/%.o,$(LIB_SRC))
+SAN_OBJ   := $(patsubst %.c,$(B)/san/%.o,$(LIB_SRC))
+TESTS     := $(patsubst tests/%.c,$(B)/san/tests/%,$(TEST_SRC))
+TOOL_OBJ_REL := $(patsubst %.c,$(B)/rel/%.o,$(TOOL_SRC))
+TOOL_OBJ_SAN := $(patsubst %.c,$(B)/san/%.o,$(TOOL_SRC))
+
+all: deps $(B)/libvox.a $(B)/libvox.so $(B)/vox $(B)/vox.pc $(EXAMPLES)
+
+deps:
+	@sh scripts/deps.sh
+
+$(B)/rel/%.o: %.c $(wildcard include/vox/*.h src/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(RELFLAGS) -c $< -o $@
+
+$(B)/san/%.o: %.c $(wildcard include/vox/*.h src/*.h src/*/*.h tests/util/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -Itests -c $< -o $@
+
+$(B)/libvox.a: $(REL_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/libvox.so.$(VERSION): $(REL_OBJ)
+	$(CC) -shared -Wl,-soname,libvox.so.$(SOMAJOR) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+$(B)/libvox.so: $(B)/libvox.so.$(VERSION)
+	ln -sf libvox.so.$(VERSION) $(B)/libvox.so.$(SOMAJOR)
+	ln -sf libvox.so.$(VERSION) $@
+
+$(B)/vox: $(TOOL_OBJ_REL) $(B)/libvox.a
+	$(CC) $(RELFLAGS) -o $@ $(TOOL_OBJ_REL) $(B)/libvox.a $(PKG_LIBS) $(LDFLAGS)
+
+$(B)/examples/%: examples/%.c $(B)/libvox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(RELFLAGS) -o $@ $< $(B)/libvox.a $(PKG_LIBS) $(LDFLAGS)
+
+$(B)/vox.pc: vox.pc.in include/vox/common.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' vox.pc.in > $@
+
+# ------------------------------------------------------------------ tests
+$(B)/san/libvox.a: $(SAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/san/tests/%: tests/%.c $(patsubst %.c,$(B)/san/%.o,$(TESTUTIL)) $(B)/san/libvox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -Itests -o $@ $< $(patsubst %.c,$(B)/san/%.o,$(TESTUTIL)) \
+	    $(B)/san/libvox.a $(PKG_LIBS) -lcmocka $(LDFLAGS)
+
+$(B)/san/vox: $(TOOL_OBJ_SAN) $(B)/san/libvox.a
+	$(CC) $(SANFLAGS) -o $@ $(TOOL_OBJ_SAN) $(B)/san/libvox.a $(PKG_LIBS) $(LDFLAGS)
+
+$(B)/san/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(B)/san/libvox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ fuzz/fuzz_$*.c fuzz/replay.c $(B)/san/libvox.a $(PKG_LIBS) $(LDFLAGS)
+
+FUZZERS := $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
+REPLAYS := $(patsubst %,$(B)/san/fuzz/replay_%,$(FUZZERS))
+
+test: deps $(TESTS) $(B)/san/vox $(REPLAYS)
+	@VOX_FIXTURES=$(FIXTURES) sh tests/run.sh $(B)/san
+
+FIXTURES ?= $(abspath tests/fixtures)
+
+# ------------------------------------------------------------------ bench
+BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
+BENCHES   := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+
+$(B)/bench/%: bench/%.c $(B)/libvox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) -O2 -g -DNDEBUG -o $@ $< $(B)/libvox.a $(PKG_LIBS) $(LDFLAGS)
+
+bench: deps $(BENCHES)
+	@for b in $(BENCHES); do VOX_FIXTURES=$(FIXTURES) $$b || exit 1; done
+
+# ------------------------------------------------------------------ fuzz
+FUZZFLAGS := $(BASE) -O1 -g -fsanitize=fuzzer,address,undefined
+$(B)/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+FUZZ_SECONDS ?= 30
+fuzz:
+	@sh scripts/deps.sh --fuzz
+	@$(MAKE) --no-print-directory $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZERS))
+	@for f in $(FUZZERS); do mkdir -p $(B)/fuzz/corpus_$$f; \
+	    $(B)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus_$$f fuzz/corpus/$$f || exit 1; done
+
+# ------------------------------------------------------------------ install
+install: all
+	mkdir -p $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/vox $(DESTDIR)$(BINDIR)
+	cp include/vox/*.h $(DESTDIR)$(INCDIR)/vox/
+	cp $(B)/libvox.a $(DESTDIR)$(LIBDIR)/
+	cp $(B)/libvox.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libvox.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libvox.so.$(SOMAJOR)
+	ln -sf libvox.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libvox.so
+	cp $(B)/vox.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	cp $(B)/vox $(DESTDIR)$(BINDIR)/
+	if [ -d man ]; then mkdir -p $(DESTDIR)$(MANDIR)/man1 && cp man/*.1 $(DESTDIR)$(MANDIR)/man1/; fi
+
+format:
+	clang-format -i include/vox/*.h src/*.h src/*/*.c tools/*/*.c tests/*.c tests/util/*.[ch] fuzz/*.c bench/*.c
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps test bench fuzz install format clean

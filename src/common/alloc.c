@@ -1,0 +1,41 @@
+/* The pluggable allocator. jansson's allocations are routed through it too,
+ * so allocation-failure tests reach every allocation the library makes. */
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "../internal.h"
+
+static vox_allocator g_alloc = {malloc, calloc, realloc, free};
+
+static void *json_malloc(size_t n) { return g_alloc.malloc(n ? n : 1); }
+static void json_free(void *p) { g_alloc.free(p); }
+
+void vox_set_allocator(const vox_allocator *a)
+{
+    if (a)
+        g_alloc = *a;
+    else
+        g_alloc = (vox_allocator){malloc, calloc, realloc, free};
+    json_set_alloc_funcs(json_malloc, json_free);
+}
+
+void *vox__malloc(size_t n) { return g_alloc.malloc(n ? n : 1); }
+void *vox__calloc(size_t n, size_t size) { return g_alloc.calloc(n ? n : 1, size ? size : 1); }
+void *vox__realloc(void *p, size_t n) { return g_alloc.realloc(p, n ? n : 1); }
+void vox__free(void *p)
+{
+    if (p)
+        g_alloc.free(p);
+}
+
+char *vox__strdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = vox__malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}

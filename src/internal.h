@@ -1,0 +1,43 @@
+/* Internal helpers shared by every layer. Everything here has the vox__
+ * prefix and is hidden from the shared library's symbol table. */
+#ifndef VOX_INTERNAL_H
+#define VOX_INTERNAL_H
+
+#include <stddef.h>
+#include <string.h>
+
+#include <vox/vox.h>
+
+#define VOX__HIDDEN __attribute__((visibility("hidden")))
+#define VOX__UNUSED(x) ((void)(x))
+#define VOX__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define VOX__LIKELY(x) __builtin_expect(!!(x), 1)
+#define VOX__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define VOX__LIKELY(x) (x)
+#define VOX__UNLIKELY(x) (x)
+#endif
+
+/* The allocator in force (see vox_set_allocator). */
+VOX__HIDDEN void *vox__malloc(size_t n);
+VOX__HIDDEN void *vox__calloc(size_t n, size_t size);
+VOX__HIDDEN void *vox__realloc(void *p, size_t n);
+VOX__HIDDEN void vox__free(void *p);
+/* A NUL-terminated copy of s (NULL stays NULL; *ok cleared on ENOMEM). */
+VOX__HIDDEN char *vox__strdup(const char *s);
+
+/* vox_buf helpers. */
+VOX__HIDDEN int vox__buf_reserve(vox_buf *b, size_t extra);
+VOX__HIDDEN int vox__buf_append(vox_buf *b, const void *p, size_t n);
+VOX__HIDDEN int vox__buf_appends(vox_buf *b, const char *s);
+/* Drop the first n bytes. */
+VOX__HIDDEN void vox__buf_consume(vox_buf *b, size_t n);
+
+/* 1 when s (len bytes, or up to NUL when len is (size_t)-1) holds CR or LF. */
+VOX__HIDDEN int vox__has_crlf(const char *s, size_t len);
+/* ASCII case-insensitive comparison of a (alen bytes) with NUL-terminated b. */
+VOX__HIDDEN int vox__ieq(const char *a, size_t alen, const char *b);
+
+#endif
