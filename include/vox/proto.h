@@ -73,9 +73,10 @@ VOX_EXPORT int vox_msg_header_at(const vox_msg *msg, size_t i,
 /* The body exactly as sent, NUL-terminated (it may also contain NULs: use
  * len), "" with len 0 when there is none. len may be NULL. Borrowed. */
 VOX_EXPORT const char *vox_msg_body(const vox_msg *msg, size_t *len);
-/* The reply text: Reply-Text of a command/reply, the body of an
- * api/response (both without a trailing newline). NULL for other types.
- * Borrowed. */
+/* The reply text: Reply-Text of a command/reply (URL-decoded when the reply
+ * is the outbound connect reply, whose text is "+OK\n"), or the body of an
+ * api/response as sent (it usually ends with a newline). NULL for other
+ * types. Borrowed from msg. */
 VOX_EXPORT const char *vox_msg_reply_text(const vox_msg *msg);
 /* 1 when the message is a command/reply or api/response whose text starts
  * with "-ERR" (or "-USAGE"), else 0. */
