@@ -133,9 +133,9 @@ VOX_EXPORT void vox_parser_free(vox_parser *p);
  *   0  all len bytes consumed, no message completed yet (*msg = NULL).
  *  <0  VOX_EPROTO, VOX_ELIMIT or VOX_ENOMEM. Protocol and limit errors are
  *      sticky: every later call returns the same error (see
- *      vox_parser_error). VOX_ENOMEM is not sticky: the parser consumed
- *      nothing of the message in progress beyond what *used says, and the
- *      call may be repeated.
+ *      vox_parser_error). VOX_ENOMEM is not sticky: the bytes *used says
+ *      were consumed were kept, and repeating the call with the rest of the
+ *      input (possibly none) goes on where it stopped.
  * The result does not depend on how the stream is split into calls. */
 VOX_EXPORT int vox_parser_feed(vox_parser *p, const char *data, size_t len, size_t *used,
                                vox_msg **msg);

@@ -1,162 +1,286 @@
-/* text/event-json: one JSON object of string values (arrays for multi-valued
- * headers), the event's body under "_body". The object is turned into the
- * same header index as plain events, its strings copied into one arena the
- * message owns, so no JSON value outlives the parse. */
-#include <stdio.h>
-
-#include <jansson.h>
-
+/* text/event-json: one flat JSON object whose values are strings (arrays of
+ * strings for multi-valued headers), the event's body under "_body". A small
+ * strict reader turns it into the same header index as plain events, with
+ * every string unescaped into one arena the message owns: one allocation,
+ * so an allocation failure is always told apart from bad input. Numbers,
+ * true, false and null are kept as their text; nested objects are refused. */
 #include "proto_int.h"
 
-/* The text of a scalar, written into out (room for 32 bytes) when it is not
- * a string. NULL for objects and arrays. */
-static const char *scalar_text(const json_t *v, char *out, size_t *len)
+typedef struct jr {
+    const char *p, *end;
+    char *out; /* arena */
+    size_t off;
+    const char *reason;
+} jr;
+
+static void ws(jr *j)
 {
-    const char *s = NULL;
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        *len = json_string_length(v);
-        return json_string_value(v);
-    case JSON_INTEGER:
-        snprintf(out, 32, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        s = out;
-        break;
-    case JSON_REAL: snprintf(out, 32, "%.17g", json_real_value(v)); s = out; break;
-    case JSON_TRUE: s = "true"; break;
-    case JSON_FALSE: s = "false"; break;
-    case JSON_NULL: s = ""; break;
-    default: return NULL;
-    }
-    *len = strlen(s);
-    return s;
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+        j->p++;
 }
 
-/* Bytes the arena needs for one value (an array: all its elements). */
-static int value_size(const json_t *v, size_t *size)
+static int bad(jr *j, const char *why)
 {
-    char tmp[32];
-    size_t len;
-    if (json_is_array(v)) {
-        size_t i;
-        json_t *e;
-        *size += json_array_size(v) ? 0 : 1;
-        json_array_foreach(v, i, e) {
-            if (!scalar_text(e, tmp, &len))
-                return VOX_EPROTO;
-            *size += len + 1;
-        }
-        return 0;
+    j->reason = why;
+    return VOX_EPROTO;
+}
+
+static int hex4(const char *p, unsigned *v)
+{
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = (c >= '0' && c <= '9') ? c - '0'
+                : ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') ? (c | 0x20) - 'a' + 10 : -1;
+        if (d < 0)
+            return -1;
+        *v = *v << 4 | (unsigned)d;
     }
-    if (!scalar_text(v, tmp, &len))
-        return VOX_EPROTO;
-    *size += len + 1;
     return 0;
 }
 
-static size_t put(char *arena, size_t *off, const char *s, size_t len)
+static size_t utf8(char *o, unsigned v)
 {
-    size_t at = *off;
-    memcpy(arena + at, s, len);
-    arena[at + len] = '\0';
-    *off += len + 1;
-    return at;
-}
-
-/* Copies one value (or every element) into the arena; returns how many. */
-static uint32_t put_value(const json_t *v, char *arena, size_t *off, uint32_t *first,
-                          uint32_t *flen)
-{
-    char tmp[32];
-    size_t len = 0;
-    if (!json_is_array(v)) {
-        const char *s = scalar_text(v, tmp, &len);
-        *first = (uint32_t)put(arena, off, s, strlen(s) < len ? strlen(s) : len);
-        *flen = (uint32_t)strlen(arena + *first);
+    if (v < 0x80) {
+        o[0] = (char)v;
         return 1;
     }
-    size_t i;
-    json_t *e;
-    *first = (uint32_t)*off;
-    if (!json_array_size(v))
-        put(arena, off, "", 0);
-    json_array_foreach(v, i, e) {
-        const char *s = scalar_text(e, tmp, &len);
-        put(arena, off, s, strlen(s) < len ? strlen(s) : len);
+    if (v < 0x800) {
+        o[0] = (char)(0xC0 | v >> 6);
+        o[1] = (char)(0x80 | (v & 0x3F));
+        return 2;
     }
-    *flen = (uint32_t)strlen(arena + *first);
-    return json_array_size(v) ? (uint32_t)json_array_size(v) : 1;
+    if (v < 0x10000) {
+        o[0] = (char)(0xE0 | v >> 12);
+        o[1] = (char)(0x80 | ((v >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (v & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | v >> 18);
+    o[1] = (char)(0x80 | ((v >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((v >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (v & 0x3F));
+    return 4;
 }
 
-static int measure(json_t *root, size_t *nhdr, size_t *size, const char **reason)
+/* \uXXXX (and a following low surrogate) after the backslash-u. */
+static int unicode(jr *j, char *o, size_t *n)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach(root, key, v) {
-        if (value_size(v, size)) {
-            *reason = "JSON event value is neither a string nor an array of strings";
-            return VOX_EPROTO;
-        }
-        if (strcmp(key, "_body") != 0) {
-            *size += strlen(key) + 1;
-            (*nhdr)++;
-        }
+    unsigned v, lo;
+    if (j->end - j->p < 4 || hex4(j->p, &v))
+        return bad(j, "bad \\u escape in JSON event");
+    j->p += 4;
+    if (v >= 0xD800 && v < 0xDC00 && j->end - j->p >= 6 && j->p[0] == '\\' && j->p[1] == 'u' &&
+        !hex4(j->p + 2, &lo) && lo >= 0xDC00 && lo < 0xE000) {
+        v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
+        j->p += 6;
+    } else if (v >= 0xD800 && v < 0xE000) {
+        v = 0xFFFD; /* a lone surrogate */
+    }
+    *n += utf8(o + *n, v);
+    return 0;
+}
+
+static int escape(jr *j, char *o, size_t *n)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    if (j->p >= j->end)
+        return bad(j, "unterminated JSON string in event");
+    char c = *j->p++;
+    if (c == 'u')
+        return unicode(j, o, n);
+    const char *k = memchr(from, c, sizeof from - 1);
+    if (!k)
+        return bad(j, "bad escape in JSON event");
+    o[(*n)++] = to[k - from];
+    return 0;
+}
+
+/* A string after its opening quote, unescaped into the arena. */
+static int string(jr *j, size_t *at, size_t *len)
+{
+    char *o = j->out + j->off;
+    size_t n = 0;
+    for (;;) {
+        const char *q = j->p;
+        while (q < j->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+            q++;
+        memcpy(o + n, j->p, (size_t)(q - j->p));
+        n += (size_t)(q - j->p);
+        j->p = q;
+        if (q >= j->end)
+            return bad(j, "unterminated JSON string in event");
+        j->p++;
+        if (*q == '"')
+            break;
+        if (*q != '\\')
+            return bad(j, "control character in JSON string in event");
+        int rc = escape(j, o, &n);
+        if (rc)
+            return rc;
+    }
+    o[n] = '\0';
+    *at = j->off;
+    *len = n;
+    j->off += n + 1;
+    return 0;
+}
+
+/* A number, true, false or null: its text. */
+static int literal(jr *j, size_t *at, size_t *len)
+{
+    const char *s = j->p;
+    while (j->p < j->end && ((*j->p >= '0' && *j->p <= '9') || (*j->p >= 'a' && *j->p <= 'z') ||
+                             *j->p == '-' || *j->p == '+' || *j->p == '.' || *j->p == 'E'))
+        j->p++;
+    size_t n = (size_t)(j->p - s);
+    int ok = n && (strncmp(s, "true", n) == 0 || strncmp(s, "false", n) == 0 ||
+                   (*s == '-' || (*s >= '0' && *s <= '9')));
+    if (!ok && !(n == 4 && memcmp(s, "null", 4) == 0))
+        return bad(j, "bad JSON value in event");
+    if (n == 4 && memcmp(s, "null", 4) == 0)
+        n = 0;
+    memcpy(j->out + j->off, s, n);
+    j->out[j->off + n] = '\0';
+    *at = j->off;
+    *len = n;
+    j->off += n + 1;
+    return 0;
+}
+
+static int scalar(jr *j, size_t *at, size_t *len)
+{
+    ws(j);
+    if (j->p < j->end && *j->p == '"') {
+        j->p++;
+        return string(j, at, len);
+    }
+    if (j->p < j->end && (*j->p == '{' || *j->p == '['))
+        return bad(j, "JSON event value is neither a string nor an array of strings");
+    return literal(j, at, len);
+}
+
+static int sep(jr *j, char c)
+{
+    ws(j);
+    if (j->p < j->end && *j->p == c) {
+        j->p++;
+        return 1;
     }
     return 0;
 }
 
-static void fill(vox_msg *m, json_t *root, vox__hdr *h, char *arena)
+/* A value: a scalar, or an array of scalars stored one after another. */
+static int value(jr *j, vox__hdr *h)
 {
-    const char *key;
-    json_t *v;
-    size_t off = 0, n = 0;
-    struct vox_event *ev = &m->ev;
-    *ev = (struct vox_event){m, arena, arena, h, 0, "", 0, 1};
-    json_object_foreach(root, key, v) {
-        uint32_t first, flen;
-        if (strcmp(key, "_body") == 0) {
-            put_value(v, arena, &off, &first, &flen);
-            ev->body = arena + first;
-            ev->body_len = flen;
-            continue;
-        }
-        size_t klen = strlen(key);
-        h[n].name = (uint32_t)put(arena, &off, key, klen);
-        h[n].nlen = (uint32_t)klen;
-        h[n].nvals = put_value(v, arena, &off, &first, &flen);
-        h[n].val = h[n].dec = first;
-        h[n].vlen = flen;
-        n++;
+    size_t at, len;
+    int rc;
+    if (!sep(j, '[')) {
+        if ((rc = scalar(j, &at, &len)) != 0)
+            return rc;
+        *h = (vox__hdr){h->name, h->nlen, (uint32_t)at, (uint32_t)len, (uint32_t)at, 1};
+        return 0;
     }
-    ev->nhdr = (uint32_t)n;
+    size_t first = j->off, flen = 0;
+    uint32_t n = 0;
+    if (!sep(j, ']')) {
+        do {
+            if ((rc = scalar(j, &at, &len)) != 0)
+                return rc;
+            flen = n++ ? flen : len;
+        } while (sep(j, ','));
+        if (!sep(j, ']'))
+            return bad(j, "bad JSON array in event");
+    }
+    if (!n) { /* an empty array: one empty value */
+        j->out[j->off++] = '\0';
+        n = 1;
+    }
+    *h = (vox__hdr){h->name, h->nlen, (uint32_t)first, (uint32_t)flen, (uint32_t)first, n};
+    return 0;
+}
+
+static int member(jr *j, struct vox_event *ev, size_t max_headers)
+{
+    size_t at, len;
+    if (!sep(j, '"'))
+        return bad(j, "JSON event key is not a string");
+    int rc = string(j, &at, &len);
+    if (rc)
+        return rc;
+    if (!sep(j, ':'))
+        return bad(j, "missing ':' in JSON event");
+    vox__hdr h = {(uint32_t)at, (uint32_t)len, 0, 0, 0, 0};
+    if ((rc = value(j, &h)) != 0)
+        return rc;
+    if (len == 5 && memcmp(j->out + at, "_body", 5) == 0) {
+        ev->body = j->out + h.val;
+        ev->body_len = h.vlen;
+        return 0;
+    }
+    if (ev->nhdr >= max_headers) {
+        j->reason = "too many headers";
+        return VOX_ELIMIT;
+    }
+    ev->hdr[ev->nhdr++] = h;
+    return 0;
+}
+
+static int object(jr *j, struct vox_event *ev, size_t max_headers)
+{
+    if (!sep(j, '{'))
+        return bad(j, "JSON event is not an object");
+    if (!sep(j, '}')) {
+        do {
+            int rc = member(j, ev, max_headers);
+            if (rc)
+                return rc;
+        } while (sep(j, ','));
+        if (!sep(j, '}'))
+            return bad(j, "JSON event object not closed");
+    }
+    ws(j);
+    return j->p == j->end ? 0 : bad(j, "bytes after the JSON event");
+}
+
+/* Upper bound on members: each needs a ':' outside strings or inside them;
+ * counting every ':' is enough. */
+static size_t count_colons(const char *p, size_t n)
+{
+    size_t c = 1;
+    const char *q;
+    while ((q = memchr(p, ':', n))) {
+        c++;
+        n -= (size_t)(q - p) + 1;
+        p = q + 1;
+    }
+    return c;
 }
 
 int vox__event_json(vox_msg *m, size_t max_headers, const char **reason)
 {
-    json_error_t err;
-    json_t *root = json_loadb(m->body, m->body_len, JSON_ALLOW_NUL, &err);
-    if (!root) {
-        *reason = "bad JSON in event";
-        return json_error_code(&err) == json_error_out_of_memory ? VOX_ENOMEM : VOX_EPROTO;
+    size_t nh = count_colons(m->body, m->body_len);
+    /* Unescaped strings never outgrow their text; each gets a NUL, and a
+     * literal or empty array at most one more byte. */
+    size_t hsz = nh * sizeof(vox__hdr), asz = 2 * m->body_len + 16;
+    if (nh > UINT32_MAX / 2 || asz > UINT32_MAX) {
+        *reason = "JSON event too large";
+        return VOX_ELIMIT;
     }
-    int rc = VOX_EPROTO;
-    size_t nhdr = 0, size = 0;
-    *reason = "JSON event is not an object";
-    if (!json_is_object(root) || (rc = measure(root, &nhdr, &size, reason)) != 0)
-        goto out;
-    rc = VOX_ELIMIT;
-    *reason = "too many headers";
-    if (nhdr > max_headers || size > UINT32_MAX)
-        goto out;
-    rc = VOX_ENOMEM;
-    size_t hsz = nhdr * sizeof(vox__hdr);
-    char *mem = vox__malloc(hsz + size + 1);
+    char *mem = vox__malloc(hsz + asz);
     if (!mem)
-        goto out;
+        return VOX_ENOMEM;
+    jr j = {m->body, m->body + m->body_len, mem + hsz, 0, NULL};
+    struct vox_event *ev = &m->ev;
+    *ev = (struct vox_event){m, j.out, j.out, (vox__hdr *)mem, 0, "", 0, 1};
+    int rc = object(&j, ev, max_headers);
+    if (rc) {
+        vox__free(mem);
+        *ev = (struct vox_event){0};
+        *reason = j.reason;
+        return rc;
+    }
     m->extra = mem;
-    fill(m, root, (vox__hdr *)mem, mem + hsz);
     m->has_event = 1;
-    rc = 0;
-out:
-    json_decref(root);
-    return rc;
+    return 0;
 }

@@ -64,10 +64,10 @@ typedef struct plain_ev {
 static int index_plain(const char *body, size_t blen, vox__hvec *ev, size_t max_headers,
                        plain_ev *pe, const char **reason, size_t *err_at)
 {
-    vox__scan s = {0, max_headers, NULL, 0};
+    vox__scan s = {0, 0, max_headers, NULL, 0};
     size_t end = 0;
     ev->n = 0;
-    int rc = vox__scan_block(&s, body, 0, blen, ev, &end);
+    int rc = vox__scan_block(&s, body, blen, ev, &end);
     if (rc <= 0) {
         *reason = rc ? s.reason : "event header block without its empty line";
         *err_at = rc ? s.err_at : blen;

@@ -62,26 +62,28 @@ static int add_line(vox__scan *s, const char *base, size_t ls, size_t ll, vox__h
     return vox__hvec_push(out, &h);
 }
 
-int vox__scan_block(vox__scan *s, const char *base, size_t search_from, size_t len,
-                    vox__hvec *out, size_t *end)
+int vox__scan_block(vox__scan *s, const char *base, size_t len, vox__hvec *out, size_t *end)
 {
-    size_t ls = s->line_start, pos = search_from > ls ? search_from : ls;
+    size_t ls = s->line_start, pos = s->scanned > ls ? s->scanned : ls;
     const char *nl;
     while (pos < len && (nl = memchr(base + pos, '\n', len - pos))) {
         size_t i = (size_t)(nl - base), ll = i - ls;
         if (ll && base[i - 1] == '\r')
             ll--;
         if (ll == 0) {
-            s->line_start = i + 1;
+            s->line_start = s->scanned = i + 1;
             *end = i + 1;
             return 1;
         }
         int rc = add_line(s, base, ls, ll, out);
-        if (rc)
+        if (rc) { /* resume at this line: it was not added */
+            s->line_start = s->scanned = ls;
             return rc;
+        }
         ls = pos = i + 1;
     }
     s->line_start = ls;
+    s->scanned = len;
     return 0;
 }
 
@@ -132,7 +134,7 @@ static int fail(vox_parser *p, int err, const char *reason, uint64_t at)
 static void frame_reset(vox_parser *p)
 {
     p->buf.len = 0;
-    p->scan.line_start = 0;
+    p->scan.line_start = p->scan.scanned = 0;
     p->hdrs.n = 0;
     p->hlen = p->blen = 0;
     p->frame_off = p->offset;
@@ -184,9 +186,11 @@ static int build(vox_parser *p, const char *frame, vox_msg **msg)
 static int scan_direct(vox_parser *p, const char *data, size_t len, size_t *end)
 {
     size_t lim = len < p->lim.max_header_block ? len : p->lim.max_header_block;
-    int rc = vox__scan_block(&p->scan, data, 0, lim, &p->hdrs, end);
+    int rc = vox__scan_block(&p->scan, data, lim, &p->hdrs, end);
+    if (rc == VOX_ENOMEM)
+        frame_reset(p); /* not sticky: the caller may repeat the call */
     if (rc < 0)
-        return fail(p, rc, p->scan.reason, p->frame_off + p->scan.err_at);
+        return rc == VOX_ENOMEM ? rc : fail(p, rc, p->scan.reason, p->frame_off + p->scan.err_at);
     if (rc == 0 && lim < len)
         return fail(p, VOX_ELIMIT, "header block larger than the limit",
                     p->frame_off + p->lim.max_header_block);
@@ -232,7 +236,11 @@ static int feed_buffered(vox_parser *p, const char *data, size_t len, size_t *us
         size_t n = len < room ? len : room, end = 0;
         if (vox__buf_append(&p->buf, data, n))
             return VOX_ENOMEM;
-        int rc = vox__scan_block(&p->scan, p->buf.data, old, p->buf.len, &p->hdrs, &end);
+        int rc = vox__scan_block(&p->scan, p->buf.data, p->buf.len, &p->hdrs, &end);
+        if (rc == VOX_ENOMEM) {
+            *used = n; /* kept in buf; scanning resumes at the failed line */
+            return rc;
+        }
         if (rc < 0)
             return fail(p, rc, p->scan.reason, p->frame_off + p->scan.err_at);
         if (rc == 0) {

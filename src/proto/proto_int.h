@@ -51,19 +51,21 @@ typedef struct vox__hvec {
 VOX__HIDDEN int vox__hvec_push(vox__hvec *hv, const vox__hdr *h);
 VOX__HIDDEN void vox__hvec_free(vox__hvec *hv);
 
-/* Scans "Name: value" lines of base[0, len) from *line_start, searching for
- * '\n' from search_from. Returns 1 when the empty line ending the block was
- * found (*end = offset just after it), 0 when more input is needed (*line_start
- * is where to resume), or VOX_EPROTO/VOX_ELIMIT/VOX_ENOMEM with *err_at the
- * offset of the offending line and *reason set. */
+/* Scans "Name: value" lines of base[0, len) from line_start, searching for
+ * '\n' from where the last call stopped. Returns 1 when the empty line ending
+ * the block was found (*end = offset just after it), 0 when more input is
+ * needed, or VOX_EPROTO/VOX_ELIMIT/VOX_ENOMEM with err_at the offset of the
+ * offending line and reason set; a call after VOX_ENOMEM resumes at the line
+ * that failed. */
 typedef struct vox__scan {
     size_t line_start;
+    size_t scanned;
     size_t max_headers;
     const char *reason;
     size_t err_at;
 } vox__scan;
-VOX__HIDDEN int vox__scan_block(vox__scan *s, const char *base, size_t search_from, size_t len,
-                                vox__hvec *out, size_t *end);
+VOX__HIDDEN int vox__scan_block(vox__scan *s, const char *base, size_t len, vox__hvec *out,
+                                size_t *end);
 
 /* Builds a message from a complete frame: hlen bytes of header block (with
  * its blank line) and blen bytes of body; frame headers already scanned. On a
