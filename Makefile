@@ -59,7 +59,7 @@ $(B)/libvox.a: $(REL_OBJ)
 	ar rcs $@ $^
 
 $(B)/libvox.so.$(VERSION): $(REL_OBJ)
-	$(CC) -shared -Wl,-soname,libvox.so.$(SOMAJOR) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+	$(CC) -shared -Wl,-soname,libvox.so.$(SOMAJOR) -o $@ $^ $(LDFLAGS)
 
 $(B)/libvox.so: $(B)/libvox.so.$(VERSION)
 	ln -sf libvox.so.$(VERSION) $(B)/libvox.so.$(SOMAJOR)

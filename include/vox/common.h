@@ -58,9 +58,8 @@ enum {
  * Static string. */
 VOX_EXPORT const char *vox_strerror(int err);
 
-/* A pluggable allocator. All of libvox's memory (and jansson's, which libvox
- * routes through it) comes from here. realloc and calloc must behave as the
- * C library's do. */
+/* A pluggable allocator. All of libvox's memory comes from here. realloc
+ * and calloc must behave as the C library's do. */
 typedef struct vox_allocator {
     void *(*malloc)(size_t size);
     void *(*calloc)(size_t n, size_t size);

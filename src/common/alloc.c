@@ -1,15 +1,10 @@
-/* The pluggable allocator. jansson's allocations are routed through it too,
- * so allocation-failure tests reach every allocation the library makes. */
+/* The pluggable allocator: every allocation the library makes goes through
+ * it, so allocation-failure tests reach all of them. */
 #include <stdlib.h>
-
-#include <jansson.h>
 
 #include "../internal.h"
 
 static vox_allocator g_alloc = {malloc, calloc, realloc, free};
-
-static void *json_malloc(size_t n) { return g_alloc.malloc(n ? n : 1); }
-static void json_free(void *p) { g_alloc.free(p); }
 
 void vox_set_allocator(const vox_allocator *a)
 {
@@ -17,7 +12,6 @@ void vox_set_allocator(const vox_allocator *a)
         g_alloc = *a;
     else
         g_alloc = (vox_allocator){malloc, calloc, realloc, free};
-    json_set_alloc_funcs(json_malloc, json_free);
 }
 
 void *vox__malloc(size_t n) { return g_alloc.malloc(n ? n : 1); }
