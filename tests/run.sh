@@ -20,7 +20,7 @@ for t in "$dir"/tests/test_*; do
     timeout "$limit" "$t" >"$log" 2>&1
     rc=$?
     ok=$(count '^\[       OK \]')
-    bad=$(count '^\[  FAILED  \] [a-z_]')
+    bad=$(grep '^\[  FAILED  \] [a-z_]' "$log" | sort -u | wc -l | tr -d ' ')
     passed=$((passed + ok))
     failed=$((failed + bad))
     if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
