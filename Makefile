@@ -123,7 +123,8 @@ fuzz:
 	@sh scripts/deps.sh --fuzz
 	@$(MAKE) --no-print-directory $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZERS))
 	@for f in $(FUZZERS); do mkdir -p $(B)/fuzz/corpus_$$f; \
-	    $(B)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus_$$f fuzz/corpus/$$f || exit 1; done
+	    $(B)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(B)/fuzz/ \
+	        $(B)/fuzz/corpus_$$f fuzz/corpus/$$f || exit 1; done
 
 # ------------------------------------------------------------------ install
 install: all

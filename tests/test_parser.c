@@ -141,6 +141,25 @@ static void test_plain_event(void **st)
     vox_msg_free(r);
 }
 
+/* An event body is always NUL-terminated and "" when the event has none,
+ * whatever bytes follow inside the frame. */
+static void test_event_body_edges(void **st)
+{
+    (void)st;
+    static const char in[] = "Content-Length: 12\nContent-Type: text/event-plain\n\nA: 1\n\ntrail\n"
+                             "Content-Length: 33\nContent-Type: text/event-plain\n\n"
+                             "A: 1\nContent-Length: 3\n\nabcdefghij";
+    vox_msg *m[3];
+    assert_int_equal(parse_all(S(in), m, 2, NULL), 2);
+    size_t len;
+    assert_string_equal(vox_event_body(vox_msg_event(m[0]), &len), "");
+    assert_int_equal(len, 0);
+    assert_string_equal(vox_event_body(vox_msg_event(m[1]), &len), "abc");
+    assert_int_equal(len, 3);
+    assert_string_equal(vox_event_get(vox_msg_event(m[1]), "A"), "1");
+    free_all(m);
+}
+
 static void test_connect_reply_event(void **st)
 {
     (void)st;
@@ -247,6 +266,8 @@ static void test_errors(void **st)
     ERR("Content-Length: 10\nContent-Type: text/event-plain\n\nA: b\nC: d\n",
         VOX_EPROTO, 61, NULL);
     ERR("Content-Length: 7\nContent-Type: text/event-json\n\n[1,2,3]", VOX_EPROTO, 49, NULL);
+    ERR("Content-Length: 8\nContent-Type: text/event-plain\n\nA\0B: v\n\n", VOX_EPROTO, 51, NULL);
+    ERR("Content-Length: 7\nContent-Type: text/event-plain\n\nA: \0v\n\n", VOX_EPROTO, 53, NULL);
     ERR("Content-Length: 7\nContent-Type: text/event-json\n\n{\"a\":{}", VOX_EPROTO, 49, NULL);
     ERR("Content-Length: 9\nContent-Type: text/event-xml\n\n<event/>x", VOX_EPROTO, 48, NULL);
     ERR("Content-Length: 42\nContent-Type: text/event-xml\n\n"
@@ -476,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_reply_and_types),
         cmocka_unit_test(test_crlf_blank_lines_and_empty_values),
         cmocka_unit_test(test_plain_event),
+        cmocka_unit_test(test_event_body_edges),
         cmocka_unit_test(test_connect_reply_event),
         cmocka_unit_test(test_json_event),
         cmocka_unit_test(test_xml_event),

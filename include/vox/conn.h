@@ -199,8 +199,8 @@ VOX_EXPORT int vox_conn_command(vox_conn *c, const vox_buf *buf, uint32_t timeou
                                 vox_reply_cb cb, void *userdata);
 /* Run an application (sendmsg execute) and wait for its
  * CHANNEL_EXECUTE_COMPLETE, matched by Event-UUID -> Application-UUID.
- * Outbound: x->uuid may be NULL (the call's channel). VOX_EHANGUP at once
- * when the call's channel has already hung up. With loops, completes at the
+ * Outbound: x->uuid may be NULL (the call's channel). Returns VOX_EHANGUP at
+ * once (the callback is not called) when the channel has already hung up. With loops, completes at the
  * last loop, or when FreeSWITCH stops early (an iteration under 0.5 s, or a
  * hangup). The generated Event-UUID is copied to uuid_out when not NULL. */
 VOX_EXPORT int vox_conn_execute(vox_conn *c, const vox_execute *x, char *uuid_out,

@@ -56,13 +56,14 @@ uint32_t vox__split_array(char *s, size_t len)
  * slot has room for a copy of the name after the value. */
 static const char *value_of(const vox_event *ev, vox__hdr *h)
 {
-    char *slot = ev->dec + h->dec;
+    char *slot = ev->dec + h->val;
     if (!h->nvals) {
         size_t n = vox_url_decode(slot, ev->base + h->val, h->vlen);
-        h->nvals = vox__split_array(slot, n);
+        uint32_t nv = vox__split_array(slot, n);
+        h->nvals = (uint16_t)(nv > VOX__MAX_VALUES ? VOX__MAX_VALUES : nv);
         if (!ev->names_nul) {
-            memcpy(slot + h->vlen + 1, ev->base + h->name, h->nlen);
-            slot[h->vlen + 1 + h->nlen] = '\0';
+            memcpy(ev->dec + h->name, ev->base + h->name, h->nlen);
+            ev->dec[h->name + h->nlen] = '\0';
         }
     }
     return slot;
@@ -70,7 +71,7 @@ static const char *value_of(const vox_event *ev, vox__hdr *h)
 
 static const char *name_of(const vox_event *ev, const vox__hdr *h)
 {
-    return ev->names_nul ? ev->base + h->name : ev->dec + h->dec + h->vlen + 1;
+    return ev->names_nul ? ev->base + h->name : ev->dec + h->name;
 }
 
 static vox__hdr *lookup(const vox_event *ev, const char *name)

@@ -178,7 +178,7 @@ static int value(jr *j, vox__hdr *h)
     if (!sep(j, '[')) {
         if ((rc = scalar(j, &at, &len)) != 0)
             return rc;
-        *h = (vox__hdr){h->name, h->nlen, (uint32_t)at, (uint32_t)len, (uint32_t)at, 1};
+        *h = (vox__hdr){h->name, (uint32_t)at, (uint32_t)len, h->nlen, 1};
         return 0;
     }
     size_t first = j->off, flen = 0;
@@ -188,7 +188,7 @@ static int value(jr *j, vox__hdr *h)
             if ((rc = scalar(j, &at, &len)) != 0)
                 return rc;
             flen = n++ ? flen : len;
-        } while (sep(j, ','));
+        } while (n < VOX__MAX_VALUES && sep(j, ','));
         if (!sep(j, ']'))
             return bad(j, "bad JSON array in event");
     }
@@ -196,7 +196,7 @@ static int value(jr *j, vox__hdr *h)
         j->out[j->off++] = '\0';
         n = 1;
     }
-    *h = (vox__hdr){h->name, h->nlen, (uint32_t)first, (uint32_t)flen, (uint32_t)first, n};
+    *h = (vox__hdr){h->name, (uint32_t)first, (uint32_t)flen, h->nlen, (uint16_t)n};
     return 0;
 }
 
@@ -210,7 +210,9 @@ static int member(jr *j, struct vox_event *ev, size_t max_headers)
         return rc;
     if (!sep(j, ':'))
         return bad(j, "missing ':' in JSON event");
-    vox__hdr h = {(uint32_t)at, (uint32_t)len, 0, 0, 0, 0};
+    if (len > VOX__MAX_NAME)
+        return bad(j, "JSON event key too long");
+    vox__hdr h = {(uint32_t)at, 0, 0, (uint16_t)len, 0};
     if ((rc = value(j, &h)) != 0)
         return rc;
     if (len == 5 && memcmp(j->out + at, "_body", 5) == 0) {

@@ -151,10 +151,14 @@ static int header(xr *x, vox__hdr *h)
                (rc = close_tag(x, x->out + nat, nlen)) != 0) {
         return rc;
     }
+    if (nlen > VOX__MAX_NAME) {
+        x->reason = "XML element name too long in event";
+        return VOX_EPROTO;
+    }
     vlen = vox_url_decode(x->out + vat, x->out + vat, vlen);
-    h->nvals = vox__split_array(x->out + vat, vlen);
-    *h = (vox__hdr){(uint32_t)nat, (uint32_t)nlen, (uint32_t)vat,
-                    (uint32_t)strlen(x->out + vat), (uint32_t)vat, h->nvals};
+    uint32_t nv = vox__split_array(x->out + vat, vlen);
+    *h = (vox__hdr){(uint32_t)nat, (uint32_t)vat, (uint32_t)strlen(x->out + vat), (uint16_t)nlen,
+                    (uint16_t)(nv > VOX__MAX_VALUES ? VOX__MAX_VALUES : nv)};
     return 0;
 }
 

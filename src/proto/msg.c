@@ -44,16 +44,6 @@ static vox_content_type classify(const char *frame, const vox__hvec *fh, const v
     return VOX_CT_UNKNOWN;
 }
 
-/* The size of the headers' decode region: a slot per header for its value
- * and, when names are not NUL-terminated where they lie, the name. */
-static size_t dec_size(const vox__hdr *h, size_t n, int with_names)
-{
-    size_t s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += h[i].vlen + 1 + (with_names ? h[i].nlen + 1 : 0);
-    return s;
-}
-
 typedef struct plain_ev {
     size_t body_off, body_len; /* relative to the frame body */
 } plain_ev;
@@ -73,7 +63,7 @@ static int index_plain(const char *body, size_t blen, vox__hvec *ev, size_t max_
         *err_at = rc ? s.err_at : blen;
         return rc ? rc : VOX_EPROTO;
     }
-    pe->body_off = end;
+    pe->body_off = 0; /* no Content-Length inside: no body (the bytes after are ignored) */
     pe->body_len = 0;
     for (size_t i = 0; i < ev->n; i++) {
         vox__hdr *h = &ev->v[i];
@@ -87,22 +77,13 @@ static int index_plain(const char *body, size_t blen, vox__hvec *ev, size_t max_
             *err_at = h->val;
             return VOX_EPROTO;
         }
+        pe->body_off = end;
         pe->body_len = n;
         memmove(h, h + 1, (ev->n - i - 1) * sizeof *h);
         ev->n--;
         i--;
     }
     return 0;
-}
-
-static void set_dec_offsets(vox__hdr *h, size_t n, int with_names)
-{
-    uint32_t off = 0;
-    for (size_t i = 0; i < n; i++) {
-        h[i].dec = off;
-        h[i].nvals = 0;
-        off += h[i].vlen + 1 + (with_names ? h[i].nlen + 1 : 0);
-    }
 }
 
 int vox__msg_build(const char *frame, size_t hlen, size_t blen, const vox__hvec *fh,
@@ -122,10 +103,10 @@ int vox__msg_build(const char *frame, size_t hlen, size_t blen, const vox__hvec 
             return rc;
         }
         nev = scratch->n;
-        dec = dec_size(scratch->v, nev, 1);
+        dec = blen + 1;
     } else if (type == VOX_CT_COMMAND_REPLY && find(fh->v, fh->n, frame, "event-name", 10)) {
         over_frame = 1; /* the outbound connect reply: its headers are an event */
-        dec = dec_size(fh->v, fh->n, 0);
+        dec = hlen + 1;
     }
     size_t hsz = (fh->n + nev) * sizeof(vox__hdr);
     size_t total = sizeof(vox_msg) + hsz + hlen + 1 + blen + 1 + dec;
@@ -154,12 +135,16 @@ int vox__msg_build(const char *frame, size_t hlen, size_t blen, const vox__hvec 
     m->body_len = blen;
     char *decr = m->base + hlen + blen + 1;
     if (type == VOX_CT_EVENT_PLAIN) {
-        set_dec_offsets(evh, nev, 1);
-        m->ev = (struct vox_event){m, m->body, decr, evh, (uint32_t)nev, m->body + pe.body_off,
-                                   pe.body_len, 0};
+        const char *eb = pe.body_len ? m->body + pe.body_off : "";
+        if (pe.body_len && pe.body_off + pe.body_len < blen) {
+            /* bytes follow the event's body: NUL-terminate a copy in the mirror */
+            memcpy(decr + pe.body_off, eb, pe.body_len);
+            decr[pe.body_off + pe.body_len] = '\0';
+            eb = decr + pe.body_off;
+        }
+        m->ev = (struct vox_event){m, m->body, decr, evh, (uint32_t)nev, eb, pe.body_len, 0};
         m->has_event = 1;
     } else if (over_frame) {
-        set_dec_offsets(m->hdr, m->nhdr, 0);
         m->ev = (struct vox_event){m, m->base, decr, m->hdr, m->nhdr, "", 0, 1};
         m->has_event = 1;
     } else if (type == VOX_CT_EVENT_JSON || type == VOX_CT_EVENT_XML) {

@@ -10,17 +10,23 @@
  * copy for frame headers, the event's base for event headers), so the index
  * can be built before the message exists and copied in one go. */
 typedef struct vox__hdr {
-    uint32_t name, nlen; /* the name, not NUL-terminated in plain event bodies */
-    uint32_t val, vlen;  /* the value as sent */
-    uint32_t dec;        /* offset of this header's slot in the decode region:
-                          * the decoded value, then (plain bodies) the name */
-    uint32_t nvals;      /* values after decoding; 0 = not decoded yet */
+    uint32_t name;  /* the name, not NUL-terminated in plain event bodies */
+    uint32_t val;   /* the value as sent */
+    uint32_t vlen;
+    uint16_t nlen;  /* names are short: a longer one is a protocol error */
+    uint16_t nvals; /* values after decoding; 0 = not decoded yet */
 } vox__hdr;
+
+#define VOX__MAX_NAME 65535
+#define VOX__MAX_VALUES 65535
 
 struct vox_event {
     vox_msg *msg;
     const char *base;  /* names and raw values */
-    char *dec;         /* decode region: one slot of vlen+1 bytes per header */
+    char *dec;         /* decode region, a mirror of base: a value decodes to
+                        * its own offset (decoding never lengthens it), and a
+                        * plain event's name is copied to its offset there,
+                        * NUL-terminated where its ':' was */
     vox__hdr *hdr;
     uint32_t nhdr;
     const char *body;
