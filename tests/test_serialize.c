@@ -210,7 +210,12 @@ static void test_sendevent(void **state)
     assert_int_equal(vox_cmd_sendevent(&b, NULL, NULL, 0, NULL, 0), VOX_EINVAL);
     assert_int_equal(vox_cmd_sendevent(&b, "X", NULL, 1, NULL, 0), VOX_EINVAL);
     assert_int_equal(vox_cmd_sendevent(&b, "X", NULL, 0, NULL, 3), VOX_EINVAL);
+    /* FreeSWITCH drops a client whose body is over 16 MiB: refused here */
+    static char big[VOX_MAX_COMMAND_BODY + 1];
+    assert_int_equal(vox_cmd_sendevent(&b, "X", NULL, 0, big, sizeof big), VOX_EINVAL);
+    assert_int_equal(vox_cmd_sendmsg(&b, NULL, NULL, 0, big, sizeof big), VOX_EINVAL);
     assert_int_equal(b.len, 0);
+    assert_int_equal(vox_cmd_sendevent(&b, "X", NULL, 0, big, sizeof big - 1), 0);
     vox_buf_free(&b);
 }
 

@@ -175,6 +175,10 @@ typedef enum vox_format {
 /* "plain", "json", "xml". */
 VOX_EXPORT const char *vox_format_name(vox_format fmt);
 
+/* FreeSWITCH drops the connection of a client whose command body is larger:
+ * the serializers refuse such a body with VOX_EINVAL instead. */
+#define VOX_MAX_COMMAND_BODY ((size_t)16 << 20)
+
 /* Every serializer appends one complete command (ending with the empty
  * line) to b and returns 0, or returns an error and leaves b as it was:
  *   VOX_EINVAL  a required argument is NULL or empty, or a text that goes
@@ -213,7 +217,7 @@ VOX_EXPORT int vox_cmd_getvar(vox_buf *b, const char *name);
  * exit, or any other single word or line the caller checks itself. */
 VOX_EXPORT int vox_cmd_line(vox_buf *b, const char *line);
 /* `sendevent <name>` with headers and an optional body (Content-Length is
- * added; the body may hold any bytes). */
+ * added; the body may hold any bytes, up to VOX_MAX_COMMAND_BODY). */
 VOX_EXPORT int vox_cmd_sendevent(vox_buf *b, const char *name, const vox_header *headers,
                                  size_t nheaders, const char *body, size_t body_len);
 /* `sendmsg [uuid]` with headers and an optional body. */

@@ -118,8 +118,8 @@ static int check(const command *c)
         if (bad_user_header(c, &c->user[i]))
             return VOX_EINVAL;
     }
-    if (c->body_len && !c->body)
-        return VOX_EINVAL;
+    if ((c->body_len && !c->body) || c->body_len > VOX_MAX_COMMAND_BODY)
+        return VOX_EINVAL; /* FreeSWITCH drops a connection that sends more */
     return 0;
 }
 
