@@ -245,44 +245,10 @@ static int object(jr *j, struct vox_event *ev, size_t max_headers)
     return j->p == j->end ? 0 : bad(j, "bytes after the JSON event");
 }
 
-/* Upper bound on members: each needs a ':' outside strings or inside them;
- * counting every ':' is enough. */
-static size_t count_colons(const char *p, size_t n)
+int vox__read_json(vox_msg *m, char *arena, size_t max_headers, const char **reason)
 {
-    size_t c = 1;
-    const char *q;
-    while ((q = memchr(p, ':', n))) {
-        c++;
-        n -= (size_t)(q - p) + 1;
-        p = q + 1;
-    }
-    return c;
-}
-
-int vox__event_json(vox_msg *m, size_t max_headers, const char **reason)
-{
-    size_t nh = count_colons(m->body, m->body_len);
-    /* Unescaped strings never outgrow their text; each gets a NUL, and a
-     * literal or empty array at most one more byte. */
-    size_t hsz = nh * sizeof(vox__hdr), asz = 2 * m->body_len + 16;
-    if (nh > UINT32_MAX / 2 || asz > UINT32_MAX) {
-        *reason = "JSON event too large";
-        return VOX_ELIMIT;
-    }
-    char *mem = vox__malloc(hsz + asz);
-    if (!mem)
-        return VOX_ENOMEM;
-    jr j = {m->body, m->body + m->body_len, mem + hsz, 0, NULL};
-    struct vox_event *ev = &m->ev;
-    *ev = (struct vox_event){m, j.out, j.out, (vox__hdr *)mem, 0, "", 0, 1};
-    int rc = object(&j, ev, max_headers);
-    if (rc) {
-        vox__free(mem);
-        *ev = (struct vox_event){0};
-        *reason = j.reason;
-        return rc;
-    }
-    m->extra = mem;
-    m->has_event = 1;
-    return 0;
+    jr j = {m->body, m->body + m->body_len, arena, 0, NULL};
+    int rc = object(&j, &m->ev, max_headers);
+    *reason = j.reason;
+    return rc;
 }

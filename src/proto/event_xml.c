@@ -178,18 +178,6 @@ static int body(xr *x, struct vox_event *ev)
     return 0;
 }
 
-static size_t count_tags(const char *p, size_t n)
-{
-    size_t c = 0;
-    const char *q;
-    while ((q = memchr(p, '<', n))) {
-        c++;
-        n -= (size_t)(q - p) + 1;
-        p = q + 1;
-    }
-    return c / 2 + 1;
-}
-
 static int parse(xr *x, struct vox_event *ev, size_t max_headers)
 {
     if (lit(x, "<?")) {
@@ -227,28 +215,10 @@ static int parse(xr *x, struct vox_event *ev, size_t max_headers)
     return x->p == x->end ? 0 : VOX_EPROTO;
 }
 
-int vox__event_xml(vox_msg *m, size_t max_headers, const char **reason)
+int vox__read_xml(vox_msg *m, char *arena, size_t max_headers, const char **reason)
 {
-    size_t ntags = count_tags(m->body, m->body_len);
-    size_t hsz = ntags * sizeof(vox__hdr), asz = 2 * (m->body_len + 1) + 16;
-    if (ntags > UINT32_MAX / 2 || asz > UINT32_MAX) {
-        *reason = "XML event too large";
-        return VOX_ELIMIT;
-    }
-    char *mem = vox__malloc(hsz + asz);
-    if (!mem)
-        return VOX_ENOMEM;
-    xr x = {m->body, m->body + m->body_len, mem + hsz, 0, NULL};
-    struct vox_event *ev = &m->ev;
-    *ev = (struct vox_event){m, x.out, x.out, (vox__hdr *)mem, 0, "", 0, 1};
-    int rc = parse(&x, ev, max_headers);
-    if (rc) {
-        vox__free(mem);
-        *ev = (struct vox_event){0};
-        *reason = x.reason;
-        return rc;
-    }
-    m->extra = mem;
-    m->has_event = 1;
-    return 0;
+    xr x = {m->body, m->body + m->body_len, arena, 0, NULL};
+    int rc = parse(&x, &m->ev, max_headers);
+    *reason = x.reason;
+    return rc;
 }

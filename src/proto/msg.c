@@ -86,6 +86,44 @@ static int index_plain(const char *body, size_t blen, vox__hvec *ev, size_t max_
     return 0;
 }
 
+static size_t count_char(const char *p, size_t n, char c)
+{
+    size_t k = 0;
+    const char *q;
+    while ((q = memchr(p, c, n))) {
+        k++;
+        n -= (size_t)(q - p) + 1;
+        p = q + 1;
+    }
+    return k;
+}
+
+/* A json or xml event: its strings are unescaped into an arena of their own
+ * (msg->extra), with room for nh headers. */
+static int event_arena(vox_msg *m, size_t nh, size_t max_headers, vox__reader read,
+                       const char **reason)
+{
+    size_t hsz = nh * sizeof(vox__hdr), asz = 2 * (m->body_len + 1) + 16;
+    if (nh > UINT32_MAX / 2 || asz > UINT32_MAX) {
+        *reason = "event too large";
+        return VOX_ELIMIT;
+    }
+    char *mem = vox__malloc(hsz + asz);
+    if (!mem)
+        return VOX_ENOMEM;
+    char *arena = mem + hsz;
+    m->ev = (struct vox_event){m, arena, arena, (vox__hdr *)mem, 0, "", 0, 1};
+    int rc = read(m, arena, max_headers, reason);
+    if (rc) {
+        vox__free(mem);
+        m->ev = (struct vox_event){0};
+        return rc;
+    }
+    m->extra = mem;
+    m->has_event = 1;
+    return 0;
+}
+
 int vox__msg_build(const char *frame, size_t hlen, size_t blen, const vox__hvec *fh,
                    vox__hvec *scratch, size_t max_headers, vox_msg **out, const char **reason,
                    size_t *err_at)
@@ -148,8 +186,10 @@ int vox__msg_build(const char *frame, size_t hlen, size_t blen, const vox__hvec 
         m->ev = (struct vox_event){m, m->base, decr, m->hdr, m->nhdr, "", 0, 1};
         m->has_event = 1;
     } else if (type == VOX_CT_EVENT_JSON || type == VOX_CT_EVENT_XML) {
-        int rc = type == VOX_CT_EVENT_JSON ? vox__event_json(m, max_headers, reason)
-                                           : vox__event_xml(m, max_headers, reason);
+        /* bounds on the header count: a member needs a ':', an element two '<' */
+        int json = type == VOX_CT_EVENT_JSON;
+        size_t nh = json ? count_char(m->body, blen, ':') + 1 : count_char(m->body, blen, '<') / 2 + 1;
+        int rc = event_arena(m, nh, max_headers, json ? vox__read_json : vox__read_xml, reason);
         if (rc) {
             vox_msg_free(m);
             *err_at = hlen;

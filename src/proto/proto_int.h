@@ -81,9 +81,13 @@ VOX__HIDDEN int vox__msg_build(const char *frame, size_t hlen, size_t blen, cons
                                vox__hvec *scratch, size_t max_headers, vox_msg **out,
                                const char **reason, size_t *err_at);
 
-/* Parses a json/xml event body into the event view (allocates msg->extra). */
-VOX__HIDDEN int vox__event_json(vox_msg *m, size_t max_headers, const char **reason);
-VOX__HIDDEN int vox__event_xml(vox_msg *m, size_t max_headers, const char **reason);
+/* Readers of json and xml event bodies: they fill m->ev (set up over an
+ * arena of 2 * (body_len + 1) + 16 bytes, room enough for every string
+ * they unescape and its NUL) and return 0 or VOX_EPROTO/VOX_ELIMIT with a
+ * reason. */
+typedef int (*vox__reader)(vox_msg *m, char *arena, size_t max_headers, const char **reason);
+VOX__HIDDEN int vox__read_json(vox_msg *m, char *arena, size_t max_headers, const char **reason);
+VOX__HIDDEN int vox__read_xml(vox_msg *m, char *arena, size_t max_headers, const char **reason);
 
 /* Splits a decoded "ARRAY::a|:b" in place into "a\0b\0"; returns the number
  * of values (1 when s is not an array) and the new length of the first. */
