@@ -24,7 +24,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wformat=2 -Wno-unused-parameter
-BASE    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS)
+BASE    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -pthread -Iinclude $(WARN) $(PKG_CFLAGS)
 RELFLAGS := $(BASE) -O2 -g -fPIC -fvisibility=hidden $(CFLAGS)
 SANFLAGS := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(CFLAGS)
@@ -59,7 +59,7 @@ $(B)/libvox.a: $(REL_OBJ)
 	ar rcs $@ $^
 
 $(B)/libvox.so.$(VERSION): $(REL_OBJ)
-	$(CC) -shared -Wl,-soname,libvox.so.$(SOMAJOR) -o $@ $^ $(LDFLAGS)
+	$(CC) -shared -Wl,-soname,libvox.so.$(SOMAJOR) -pthread -o $@ $^ $(LDFLAGS)
 
 $(B)/libvox.so: $(B)/libvox.so.$(VERSION)
 	ln -sf libvox.so.$(VERSION) $(B)/libvox.so.$(SOMAJOR)

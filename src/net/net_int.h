@@ -1,0 +1,50 @@
+/* Internal layout of the blocking connections (client and call) and the
+ * poll() driver they share. */
+#ifndef VOX_NET_INT_H
+#define VOX_NET_INT_H
+
+#include <vox/client.h>
+#include <vox/server.h>
+
+#include "../internal.h"
+
+struct vox_client {
+    int fd;
+    vox_conn *conn;
+    uint32_t timeout_ms;    /* per blocking request; UINT32_MAX: none */
+    int is_call;            /* outbound role: a vox_call */
+    /* inbound: events kept for vox_next_event (a ring) */
+    vox_msg **q;
+    size_t qhead, qlen, qcap, qmax;
+    uint64_t dropped;
+    /* outbound: the current channel data (connect reply, then the latest
+     * CHANNEL_DATA, CHANNEL_EXECUTE_COMPLETE or uuid_dump of the call) */
+    vox_msg *data;
+    int shut;               /* write side shut down */
+};
+
+/* Monotonic milliseconds. */
+VOX__HIDDEN uint64_t vox__now_ms(void);
+
+/* Wraps an open socket fd (non-blocking is set here) in a client running
+ * a new engine with opts (opts->on_event, on_close, userdata are replaced:
+ * the driver routes events to the queue and to the call's data). */
+VOX__HIDDEN int vox__client_open(vox_client **out, int fd, const vox_conn_opts *opts,
+                                 uint32_t timeout_ms);
+/* Frees the client (closes fd). */
+VOX__HIDDEN void vox__client_free(vox_client *c);
+
+/* The poll loop: moves bytes and time between fd and the engine until
+ * *done is nonzero, reading ends, or the absolute deadline passes
+ * (UINT64_MAX: none). Returns 0 when *done, VOX_ECLOSED when reading ended
+ * first, VOX_ETIMEDOUT, VOX_ESYS. Hooks run inside. */
+VOX__HIDDEN int vox__block_run(vox_client *c, const int *done, uint64_t deadline);
+/* Runs the loop until reading ends (the session's linger), or the deadline. */
+VOX__HIDDEN int vox__block_drain(vox_client *c, uint64_t deadline);
+
+/* Sockets: connect with a deadline (host name or address), listen. */
+VOX__HIDDEN int vox__tcp_connect(const char *host, uint16_t port, uint32_t timeout_ms, int *fd);
+VOX__HIDDEN int vox__tcp_listen(const char *host, uint16_t port, int backlog, int *fd,
+                                uint16_t *bound);
+
+#endif

@@ -1,0 +1,56 @@
+/* A scripted fake FreeSWITCH for the tests: it plays a script of steps on one
+ * TCP connection over loopback, on a thread of its own, and records the first
+ * step that did not go as scripted. It stands in for the real thing where a
+ * scripted peer is needed (the bytes come from the captures in fixtures/).
+ *
+ * Placeholders in FS_SEND data are replaced by values taken from the last
+ * command received: ${event-uuid} (its Event-UUID header), ${job-uuid}
+ * (its Job-UUID header), ${arg} (its command line after the first word),
+ * and ${content-length:...} is not supported: compute lengths in the test
+ * (fs_event_plain() builds a framed plain event). */
+#ifndef VOX_FAKEFS_H
+#define VOX_FAKEFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum fs_op {
+    FS_END = 0,     /* end of script: stop (the connection stays open until fs_wait) */
+    FS_SEND,        /* write data (NUL-terminated, placeholders replaced) */
+    FS_SEND_RAW,    /* write len bytes of data as they are */
+    FS_EXPECT,      /* read one command (up to its empty line, plus its body when
+                     * it has Content-Length) and check it starts with data */
+    FS_EXPECT_EOF,  /* read until the peer closes (or shuts down writing) */
+    FS_CLOSE,       /* close the connection */
+    FS_SHUT_WR,     /* shutdown(SHUT_WR) */
+    FS_SLEEP_MS,    /* wait len milliseconds (only to model FreeSWITCH's own timing) */
+} fs_op;
+
+typedef struct fs_step {
+    fs_op op;
+    const char *data;
+    size_t len;
+} fs_step;
+
+typedef struct fakefs fakefs;
+
+/* Listen on 127.0.0.1 port 0 and play the script on the first connection
+ * accepted (FreeSWITCH's inbound side). */
+int fs_listen(fakefs **out, const fs_step *script);
+uint16_t fs_port(const fakefs *f);
+/* Connect to 127.0.0.1:port and play the script (FreeSWITCH's outbound
+ * socket application calling our server). */
+int fs_connect(fakefs **out, uint16_t port, const fs_step *script);
+/* Wait for the script to finish (at most timeout_ms), close, free. Returns
+ * NULL when every step went as scripted, else a description of the first
+ * step that did not (static until the next fs_wait). */
+const char *fs_wait(fakefs *f, uint32_t timeout_ms);
+/* Every command received so far, concatenated (valid until fs_wait). */
+const char *fs_received(const fakefs *f);
+
+/* A framed text/event-plain: the event headers given as "Name: value\n"
+ * lines (values already URL-encoded), plus an optional body. Returns a
+ * malloc'd string (caller frees). */
+char *fs_event_plain(const char *headers, const char *body);
+
+#endif
