@@ -81,7 +81,7 @@ $(B)/san/libvox.a: $(SAN_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/san/tests/%: tests/%.c $(patsubst %.c,$(B)/san/%.o,$(TESTUTIL)) $(B)/san/libvox.a
+$(B)/san/tests/%: tests/%.c $(wildcard tests/*.h tests/util/*.h) $(patsubst %.c,$(B)/san/%.o,$(TESTUTIL)) $(B)/san/libvox.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SANFLAGS) -Itests -o $@ $< $(patsubst %.c,$(B)/san/%.o,$(TESTUTIL)) \
 	    $(B)/san/libvox.a $(PKG_LIBS) -lcmocka $(LDFLAGS)
