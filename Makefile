@@ -145,3 +145,6 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all deps test bench fuzz install format clean
+
+# keep intermediate objects (test helpers) between runs
+.SECONDARY:
