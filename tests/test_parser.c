@@ -91,16 +91,15 @@ static void test_crlf_blank_lines_and_empty_values(void **st)
     free_all(m);
 }
 
-static const char g_plain[] =
-    "Content-Length: 186\nContent-Type: text/event-plain\n\n"
-    "Event-Name: CUSTOM\n"
-    "Event-Subclass: sofia%3A%3Aregister\n"
-    "Caller-Caller-ID-Name: Andr%C3%A9%20%2B1\n"
-    "Bad-Escape: 100%25%zz%4\n"
-    "Multi: ARRAY%3A%3Aone%7C%3Atwo%7C%3Athree\n"
-    "Content-Length: 5\n"
-    "\n"
-    "hello";
+static const char g_plain[] = "Content-Length: 186\nContent-Type: text/event-plain\n\n"
+                              "Event-Name: CUSTOM\n"
+                              "Event-Subclass: sofia%3A%3Aregister\n"
+                              "Caller-Caller-ID-Name: Andr%C3%A9%20%2B1\n"
+                              "Bad-Escape: 100%25%zz%4\n"
+                              "Multi: ARRAY%3A%3Aone%7C%3Atwo%7C%3Athree\n"
+                              "Content-Length: 5\n"
+                              "\n"
+                              "hello";
 
 static void test_plain_event(void **st)
 {
@@ -263,8 +262,7 @@ static void test_errors(void **st)
     ERR("Content-Type: api/response\nContent-Length: 1x\n\n", VOX_EPROTO, 44, NULL);
     ERR("Content-Type: api/response\nContent-Length: \n\n", VOX_EPROTO, 43, NULL);
     ERR("Content-Type: api\0/response\n\n", VOX_EPROTO, 17, NULL);
-    ERR("Content-Length: 10\nContent-Type: text/event-plain\n\nA: b\nC: d\n",
-        VOX_EPROTO, 61, NULL);
+    ERR("Content-Length: 10\nContent-Type: text/event-plain\n\nA: b\nC: d\n", VOX_EPROTO, 61, NULL);
     ERR("Content-Length: 7\nContent-Type: text/event-json\n\n[1,2,3]", VOX_EPROTO, 49, NULL);
     ERR("Content-Length: 8\nContent-Type: text/event-plain\n\nA\0B: v\n\n", VOX_EPROTO, 51, NULL);
     ERR("Content-Length: 7\nContent-Type: text/event-plain\n\nA: \0v\n\n", VOX_EPROTO, 53, NULL);
@@ -296,7 +294,10 @@ static void test_default_limits_accept_real_sizes(void **st)
 {
     (void)st;
     size_t big = 40u << 20;
-    struct { char *data; size_t len; } b = {NULL, 0};
+    struct {
+        char *data;
+        size_t len;
+    } b = {NULL, 0};
     char line[64];
     for (int i = 0; i < 2000; i++) {
         int n = snprintf(line, sizeof line, "variable_v%d: %040d\n", i, i);
@@ -352,8 +353,7 @@ static void test_every_split(void **st)
         assert_int_equal(vox_parser_feed(p, g_plain, k, &used, &m), 0);
         assert_int_equal(used, k);
         assert_true(vox_parser_pending(p));
-        assert_int_equal(vox_parser_feed(p, g_plain + k, sizeof g_plain - 1 - k, &used2, &a[0]),
-                         1);
+        assert_int_equal(vox_parser_feed(p, g_plain + k, sizeof g_plain - 1 - k, &used2, &a[0]), 1);
         assert_int_equal(used2, sizeof g_plain - 1 - k);
         assert_false(vox_parser_pending(p));
         assert_int_equal(vox_parser_offset(p), sizeof g_plain - 1);

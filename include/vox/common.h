@@ -19,8 +19,7 @@ extern "C" {
 #define VOX_VERSION_PATCH 0
 #define VOX_VERSION_STRING "0.1.0"
 /* One number that grows with every release: 0xMMmmpp. */
-#define VOX_VERSION_NUM \
-    ((VOX_VERSION_MAJOR << 16) | (VOX_VERSION_MINOR << 8) | VOX_VERSION_PATCH)
+#define VOX_VERSION_NUM ((VOX_VERSION_MAJOR << 16) | (VOX_VERSION_MINOR << 8) | VOX_VERSION_PATCH)
 
 #if defined(__GNUC__)
 #define VOX_EXPORT __attribute__((visibility("default")))
@@ -37,21 +36,21 @@ VOX_EXPORT unsigned vox_version_num(void);
  * these (negative). They never change value between releases. */
 enum {
     VOX_OK = 0,
-    VOX_EINVAL = -1,      /* bad argument: NULL, empty, or CR/LF in user text */
-    VOX_ENOMEM = -2,      /* an allocation failed */
-    VOX_EPROTO = -3,      /* the peer sent bytes that break the protocol */
-    VOX_ELIMIT = -4,      /* the peer exceeded a configured limit */
-    VOX_ECLOSED = -5,     /* the connection is closed or reading has ended */
-    VOX_EREPLY = -6,      /* the peer answered -ERR (the reply says why) */
-    VOX_ETIMEDOUT = -7,   /* a deadline passed */
-    VOX_EAUTH = -8,       /* the password (or user) was rejected */
-    VOX_EACCESS = -9,     /* the server's ACL refused us (rude rejection) */
-    VOX_ESTATE = -10,     /* not possible in the connection's current state/role */
-    VOX_EHANGUP = -11,    /* the channel hung up before the application ran */
-    VOX_ENOTFULL = -12,   /* outbound socket lacks `full` (Control: single-channel) */
-    VOX_ENOTASYNC = -13,  /* outbound socket lacks `async` (Socket-Mode: static) */
-    VOX_ESYS = -14,       /* an operating-system call failed (see errno) */
-    VOX_EAGAIN = -15,     /* nothing to do now: try again later */
+    VOX_EINVAL = -1,     /* bad argument: NULL, empty, or CR/LF in user text */
+    VOX_ENOMEM = -2,     /* an allocation failed */
+    VOX_EPROTO = -3,     /* the peer sent bytes that break the protocol */
+    VOX_ELIMIT = -4,     /* the peer exceeded a configured limit */
+    VOX_ECLOSED = -5,    /* the connection is closed or reading has ended */
+    VOX_EREPLY = -6,     /* the peer answered -ERR (the reply says why) */
+    VOX_ETIMEDOUT = -7,  /* a deadline passed */
+    VOX_EAUTH = -8,      /* the password (or user) was rejected */
+    VOX_EACCESS = -9,    /* the server's ACL refused us (rude rejection) */
+    VOX_ESTATE = -10,    /* not possible in the connection's current state/role */
+    VOX_EHANGUP = -11,   /* the channel hung up before the application ran */
+    VOX_ENOTFULL = -12,  /* outbound socket lacks `full` (Control: single-channel) */
+    VOX_ENOTASYNC = -13, /* outbound socket lacks `async` (Socket-Mode: static) */
+    VOX_ESYS = -14,      /* an operating-system call failed (see errno) */
+    VOX_EAGAIN = -15,    /* nothing to do now: try again later */
 };
 
 /* A short English text for an error code ("unknown error" for others).

@@ -41,8 +41,8 @@ extern "C" {
 typedef struct vox_conn vox_conn;
 
 typedef enum vox_role {
-    VOX_ROLE_INBOUND = 0,  /* we connected to FreeSWITCH (port 8021) */
-    VOX_ROLE_OUTBOUND,     /* FreeSWITCH connected to us for one call */
+    VOX_ROLE_INBOUND = 0, /* we connected to FreeSWITCH (port 8021) */
+    VOX_ROLE_OUTBOUND,    /* FreeSWITCH connected to us for one call */
 } vox_role;
 
 typedef enum vox_conn_state {
@@ -166,10 +166,10 @@ VOX_EXPORT uint64_t vox_conn_deadline(const vox_conn *c);
 
 /* What the driver should do with the socket (a bit set). */
 enum {
-    VOX_WANT_READ = 1,      /* keep reading */
-    VOX_WANT_WRITE = 2,     /* output is waiting */
-    VOX_WANT_SHUTDOWN = 4,  /* output drained after a disconnect: shutdown(SHUT_WR) */
-    VOX_WANT_CLOSE = 8,     /* reading has ended: close the socket */
+    VOX_WANT_READ = 1,     /* keep reading */
+    VOX_WANT_WRITE = 2,    /* output is waiting */
+    VOX_WANT_SHUTDOWN = 4, /* output drained after a disconnect: shutdown(SHUT_WR) */
+    VOX_WANT_CLOSE = 8,    /* reading has ended: close the socket */
 };
 VOX_EXPORT int vox_conn_wants(const vox_conn *c);
 
@@ -185,14 +185,14 @@ VOX_EXPORT int vox_conn_wants(const vox_conn *c);
 
 /* `api <cmd> [args]`: the reply is the api/response (its body the output).
  * status VOX_EREPLY when the body starts with -ERR (or -USAGE). */
-VOX_EXPORT int vox_conn_api(vox_conn *c, const char *cmd, const char *args,
-                            uint32_t timeout_ms, vox_reply_cb cb, void *userdata);
+VOX_EXPORT int vox_conn_api(vox_conn *c, const char *cmd, const char *args, uint32_t timeout_ms,
+                            vox_reply_cb cb, void *userdata);
 /* `bgapi <cmd> [args]` with a Job-UUID (job_uuid, or a generated one when
  * NULL; the one used is copied to job_out, 37+ bytes, when not NULL).
  * Completes when the BACKGROUND_JOB event with that Job-UUID arrives. */
-VOX_EXPORT int vox_conn_bgapi(vox_conn *c, const char *cmd, const char *args,
-                              const char *job_uuid, char *job_out, size_t job_out_size,
-                              uint32_t timeout_ms, vox_job_cb cb, void *userdata);
+VOX_EXPORT int vox_conn_bgapi(vox_conn *c, const char *cmd, const char *args, const char *job_uuid,
+                              char *job_out, size_t job_out_size, uint32_t timeout_ms,
+                              vox_job_cb cb, void *userdata);
 /* Any other command, already serialized by a vox_cmd_* function into buf
  * (one command). Completes with its command/reply. */
 VOX_EXPORT int vox_conn_command(vox_conn *c, const vox_buf *buf, uint32_t timeout_ms,
@@ -200,9 +200,9 @@ VOX_EXPORT int vox_conn_command(vox_conn *c, const vox_buf *buf, uint32_t timeou
 /* Run an application (sendmsg execute) and wait for its
  * CHANNEL_EXECUTE_COMPLETE, matched by Event-UUID -> Application-UUID.
  * Outbound: x->uuid may be NULL (the call's channel). Returns VOX_EHANGUP at
- * once (the callback is not called) when the channel has already hung up. With loops, completes at the
- * last loop, or when FreeSWITCH stops early (an iteration under 0.5 s, or a
- * hangup). The generated Event-UUID is copied to uuid_out when not NULL. */
+ * once (the callback is not called) when the channel has already hung up. With loops, completes at
+ * the last loop, or when FreeSWITCH stops early (an iteration under 0.5 s, or a hangup). The
+ * generated Event-UUID is copied to uuid_out when not NULL. */
 VOX_EXPORT int vox_conn_execute(vox_conn *c, const vox_execute *x, char *uuid_out,
                                 size_t uuid_out_size, uint32_t timeout_ms, vox_exec_cb cb,
                                 void *userdata);

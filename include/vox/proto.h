@@ -35,16 +35,16 @@ typedef struct vox_limits {
 /* ---------------------------------------------------------------- messages */
 
 typedef enum vox_content_type {
-    VOX_CT_UNKNOWN = 0,        /* no or an unknown Content-Type */
-    VOX_CT_AUTH_REQUEST,       /* auth/request */
-    VOX_CT_COMMAND_REPLY,      /* command/reply */
-    VOX_CT_API_RESPONSE,       /* api/response */
-    VOX_CT_EVENT_PLAIN,        /* text/event-plain */
-    VOX_CT_EVENT_JSON,         /* text/event-json */
-    VOX_CT_EVENT_XML,          /* text/event-xml */
-    VOX_CT_LOG_DATA,           /* log/data */
-    VOX_CT_DISCONNECT_NOTICE,  /* text/disconnect-notice */
-    VOX_CT_RUDE_REJECTION,     /* text/rude-rejection */
+    VOX_CT_UNKNOWN = 0,       /* no or an unknown Content-Type */
+    VOX_CT_AUTH_REQUEST,      /* auth/request */
+    VOX_CT_COMMAND_REPLY,     /* command/reply */
+    VOX_CT_API_RESPONSE,      /* api/response */
+    VOX_CT_EVENT_PLAIN,       /* text/event-plain */
+    VOX_CT_EVENT_JSON,        /* text/event-json */
+    VOX_CT_EVENT_XML,         /* text/event-xml */
+    VOX_CT_LOG_DATA,          /* log/data */
+    VOX_CT_DISCONNECT_NOTICE, /* text/disconnect-notice */
+    VOX_CT_RUDE_REJECTION,    /* text/rude-rejection */
 } vox_content_type;
 
 /* One message from FreeSWITCH: a header block and an optional body.
@@ -68,8 +68,8 @@ VOX_EXPORT const char *vox_msg_header(const vox_msg *msg, const char *name);
 /* Number of headers in the header block, and the i-th of them in wire
  * order (VOX_EINVAL when i is out of range). Borrowed from msg. */
 VOX_EXPORT size_t vox_msg_header_count(const vox_msg *msg);
-VOX_EXPORT int vox_msg_header_at(const vox_msg *msg, size_t i,
-                                 const char **name, const char **value);
+VOX_EXPORT int vox_msg_header_at(const vox_msg *msg, size_t i, const char **name,
+                                 const char **value);
 /* The body exactly as sent, NUL-terminated (it may also contain NULs: use
  * len), "" with len 0 when there is none. len may be NULL. Borrowed. */
 VOX_EXPORT const char *vox_msg_body(const vox_msg *msg, size_t *len);
@@ -192,8 +192,7 @@ VOX_EXPORT int vox_cmd_auth(vox_buf *b, const char *password);
 /* `api <cmd> [args]`. */
 VOX_EXPORT int vox_cmd_api(vox_buf *b, const char *cmd, const char *args);
 /* `bgapi <cmd> [args]`, with a `Job-UUID: <job_uuid>` header when given. */
-VOX_EXPORT int vox_cmd_bgapi(vox_buf *b, const char *cmd, const char *args,
-                             const char *job_uuid);
+VOX_EXPORT int vox_cmd_bgapi(vox_buf *b, const char *cmd, const char *args, const char *job_uuid);
 /* `event <fmt> <events>`; events is a space-separated list of names, ALL,
  * or CUSTOM followed by subclasses. */
 VOX_EXPORT int vox_cmd_event(vox_buf *b, vox_format fmt, const char *events);
@@ -226,17 +225,17 @@ VOX_EXPORT int vox_cmd_sendmsg(vox_buf *b, const char *uuid, const vox_header *h
 
 /* An application to run on a channel with sendmsg. */
 typedef struct vox_execute {
-    const char *app;        /* required: the application name */
-    const char *arg;        /* optional; when it holds CR or LF (a multi-line
-                             * argument) it travels as a text/plain body */
-    const char *uuid;       /* the channel; NULL: the socket's own (outbound) */
-    const char *event_uuid; /* Event-UUID, returned as Application-UUID on
-                             * CHANNEL_EXECUTE[_COMPLETE]; a vox_conn fills one
-                             * in when NULL */
-    int loops;              /* loops: N when > 1, or -1 for forever */
-    int event_lock;         /* event-lock: true */
-    int hold_bleg;          /* hold-bleg: true */
-    int async;              /* async: true */
+    const char *app;           /* required: the application name */
+    const char *arg;           /* optional; when it holds CR or LF (a multi-line
+                                * argument) it travels as a text/plain body */
+    const char *uuid;          /* the channel; NULL: the socket's own (outbound) */
+    const char *event_uuid;    /* Event-UUID, returned as Application-UUID on
+                                * CHANNEL_EXECUTE[_COMPLETE]; a vox_conn fills one
+                                * in when NULL */
+    int loops;                 /* loops: N when > 1, or -1 for forever */
+    int event_lock;            /* event-lock: true */
+    int hold_bleg;             /* hold-bleg: true */
+    int async;                 /* async: true */
     const vox_header *headers; /* extra sendmsg headers, checked like the rest */
     size_t nheaders;
 } vox_execute;

@@ -14,9 +14,18 @@ void vox_set_allocator(const vox_allocator *a)
         g_alloc = (vox_allocator){malloc, calloc, realloc, free};
 }
 
-void *vox__malloc(size_t n) { return g_alloc.malloc(n ? n : 1); }
-void *vox__calloc(size_t n, size_t size) { return g_alloc.calloc(n ? n : 1, size ? size : 1); }
-void *vox__realloc(void *p, size_t n) { return g_alloc.realloc(p, n ? n : 1); }
+void *vox__malloc(size_t n)
+{
+    return g_alloc.malloc(n ? n : 1);
+}
+void *vox__calloc(size_t n, size_t size)
+{
+    return g_alloc.calloc(n ? n : 1, size ? size : 1);
+}
+void *vox__realloc(void *p, size_t n)
+{
+    return g_alloc.realloc(p, n ? n : 1);
+}
 void vox__free(void *p)
 {
     if (p)

@@ -1,8 +1,14 @@
 /* Version, error texts, byte buffers and small string checks. */
 #include "../internal.h"
 
-const char *vox_version(void) { return VOX_VERSION_STRING; }
-unsigned vox_version_num(void) { return VOX_VERSION_NUM; }
+const char *vox_version(void)
+{
+    return VOX_VERSION_STRING;
+}
+unsigned vox_version_num(void)
+{
+    return VOX_VERSION_NUM;
+}
 
 const char *vox_strerror(int err)
 {
@@ -65,7 +71,10 @@ int vox__buf_append(vox_buf *b, const void *p, size_t n)
     return 0;
 }
 
-int vox__buf_appends(vox_buf *b, const char *s) { return vox__buf_append(b, s, strlen(s)); }
+int vox__buf_appends(vox_buf *b, const char *s)
+{
+    return vox__buf_append(b, s, strlen(s));
+}
 
 void vox__buf_consume(vox_buf *b, size_t n)
 {

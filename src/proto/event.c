@@ -104,7 +104,10 @@ const char *vox_event_subclass(const vox_event *ev)
     return vox_event_get(ev, "Event-Subclass");
 }
 
-size_t vox_event_header_count(const vox_event *ev) { return ev ? ev->nhdr : 0; }
+size_t vox_event_header_count(const vox_event *ev)
+{
+    return ev ? ev->nhdr : 0;
+}
 
 int vox_event_header_at(const vox_event *ev, size_t i, const char **name, const char **value,
                         size_t *nvalues)
@@ -142,4 +145,7 @@ const char *vox_event_body(const vox_event *ev, size_t *len)
     return ev ? ev->body : "";
 }
 
-vox_msg *vox_event_msg(const vox_event *ev) { return ev ? ev->msg : NULL; }
+vox_msg *vox_event_msg(const vox_event *ev)
+{
+    return ev ? ev->msg : NULL;
+}

@@ -30,8 +30,9 @@ static int hex4(const char *p, unsigned *v)
     *v = 0;
     for (int i = 0; i < 4; i++) {
         char c = p[i];
-        int d = (c >= '0' && c <= '9') ? c - '0'
-                : ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') ? (c | 0x20) - 'a' + 10 : -1;
+        int d = (c >= '0' && c <= '9')                     ? c - '0'
+                : ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') ? (c | 0x20) - 'a' + 10
+                                                           : -1;
         if (d < 0)
             return -1;
         *v = *v << 4 | (unsigned)d;

@@ -7,7 +7,7 @@
 
 typedef struct xr {
     const char *p, *end;
-    char *out;    /* arena for names and values */
+    char *out; /* arena for names and values */
     size_t off;
     const char *reason;
 } xr;
@@ -30,15 +30,17 @@ static int lit(xr *x, const char *s)
 
 static int name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == ':';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == ':';
 }
 
 /* An entity after '&': writes its character(s), advances past ';'. */
 static int entity(xr *x, char *dst, size_t *n)
 {
-    static const struct { const char *s; char c; } ents[] = {
-        {"lt;", '<'}, {"gt;", '>'}, {"amp;", '&'}, {"quot;", '"'}, {"apos;", '\''}};
+    static const struct {
+        const char *s;
+        char c;
+    } ents[] = {{"lt;", '<'}, {"gt;", '>'}, {"amp;", '&'}, {"quot;", '"'}, {"apos;", '\''}};
     for (size_t i = 0; i < VOX__ARRAY_LEN(ents); i++) {
         size_t l = strlen(ents[i].s);
         if ((size_t)(x->end - x->p) >= l && memcmp(x->p, ents[i].s, l) == 0) {
@@ -54,7 +56,9 @@ static int entity(xr *x, char *dst, size_t *n)
         int digits = 0;
         for (; q < x->end && *q != ';' && digits < 8; q++, digits++) {
             char c = (char)(*q | 0x20);
-            int d = (*q >= '0' && *q <= '9') ? *q - '0' : (hex && c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+            int d = (*q >= '0' && *q <= '9')        ? *q - '0'
+                    : (hex && c >= 'a' && c <= 'f') ? c - 'a' + 10
+                                                    : -1;
             if (d < 0)
                 break;
             v = v * (hex ? 16 : 10) + (unsigned long)d;
@@ -147,8 +151,7 @@ static int header(xr *x, vox__hdr *h)
     if (empty) {
         x->out[x->off] = '\0';
         vat = x->off++;
-    } else if ((rc = text(x, &vat, &vlen)) != 0 ||
-               (rc = close_tag(x, x->out + nat, nlen)) != 0) {
+    } else if ((rc = text(x, &vat, &vlen)) != 0 || (rc = close_tag(x, x->out + nat, nlen)) != 0) {
         return rc;
     }
     if (nlen > VOX__MAX_NAME) {

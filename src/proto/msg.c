@@ -188,7 +188,8 @@ int vox__msg_build(const char *frame, size_t hlen, size_t blen, const vox__hvec 
     } else if (type == VOX_CT_EVENT_JSON || type == VOX_CT_EVENT_XML) {
         /* bounds on the header count: a member needs a ':', an element two '<' */
         int json = type == VOX_CT_EVENT_JSON;
-        size_t nh = json ? count_char(m->body, blen, ':') + 1 : count_char(m->body, blen, '<') / 2 + 1;
+        size_t nh =
+            json ? count_char(m->body, blen, ':') + 1 : count_char(m->body, blen, '<') / 2 + 1;
         int rc = event_arena(m, nh, max_headers, json ? vox__read_json : vox__read_xml, reason);
         if (rc) {
             vox_msg_free(m);
@@ -215,9 +216,15 @@ void vox_msg_free(vox_msg *msg)
     vox__free(msg);
 }
 
-vox_content_type vox_msg_type(const vox_msg *msg) { return msg ? msg->type : VOX_CT_UNKNOWN; }
+vox_content_type vox_msg_type(const vox_msg *msg)
+{
+    return msg ? msg->type : VOX_CT_UNKNOWN;
+}
 
-const char *vox_msg_content_type(const vox_msg *msg) { return msg ? msg->ctype : ""; }
+const char *vox_msg_content_type(const vox_msg *msg)
+{
+    return msg ? msg->ctype : "";
+}
 
 const char *vox_msg_header(const vox_msg *msg, const char *name)
 {
@@ -227,7 +234,10 @@ const char *vox_msg_header(const vox_msg *msg, const char *name)
     return h ? msg->base + h->val : NULL;
 }
 
-size_t vox_msg_header_count(const vox_msg *msg) { return msg ? msg->nhdr : 0; }
+size_t vox_msg_header_count(const vox_msg *msg)
+{
+    return msg ? msg->nhdr : 0;
+}
 
 int vox_msg_header_at(const vox_msg *msg, size_t i, const char **name, const char **value)
 {

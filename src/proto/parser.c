@@ -232,8 +232,8 @@ static int build(vox_parser *p, const char *frame, vox_msg **msg)
 {
     const char *reason = NULL;
     size_t at = 0;
-    int rc = vox__msg_build(frame, p->hlen, p->blen, &p->hdrs, &p->scratch, p->lim.max_headers,
-                            msg, &reason, &at);
+    int rc = vox__msg_build(frame, p->hlen, p->blen, &p->hdrs, &p->scratch, p->lim.max_headers, msg,
+                            &reason, &at);
     if (rc == VOX_ENOMEM)
         return rc;
     if (rc)
@@ -389,6 +389,12 @@ int vox_parser_error(const vox_parser *p, const char **reason, uint64_t *offset)
     return p ? p->err : VOX_EINVAL;
 }
 
-uint64_t vox_parser_offset(const vox_parser *p) { return p ? p->offset : 0; }
+uint64_t vox_parser_offset(const vox_parser *p)
+{
+    return p ? p->offset : 0;
+}
 
-int vox_parser_pending(const vox_parser *p) { return p && (p->buf.len > 0 || p->hlen > 0); }
+int vox_parser_pending(const vox_parser *p)
+{
+    return p && (p->buf.len > 0 || p->hlen > 0);
+}

@@ -10,8 +10,8 @@
  * copy for frame headers, the event's base for event headers), so the index
  * can be built before the message exists and copied in one go. */
 typedef struct vox__hdr {
-    uint32_t name;  /* the name, not NUL-terminated in plain event bodies */
-    uint32_t val;   /* the value as sent */
+    uint32_t name; /* the name, not NUL-terminated in plain event bodies */
+    uint32_t val;  /* the value as sent */
     uint32_t vlen;
     uint16_t nlen;  /* names are short: a longer one is a protocol error */
     uint16_t nvals; /* values after decoding; 0 = not decoded yet */
@@ -22,11 +22,11 @@ typedef struct vox__hdr {
 
 struct vox_event {
     vox_msg *msg;
-    const char *base;  /* names and raw values */
-    char *dec;         /* decode region, a mirror of base: a value decodes to
-                        * its own offset (decoding never lengthens it), and a
-                        * plain event's name is copied to its offset there,
-                        * NUL-terminated where its ':' was */
+    const char *base; /* names and raw values */
+    char *dec;        /* decode region, a mirror of base: a value decodes to
+                       * its own offset (decoding never lengthens it), and a
+                       * plain event's name is copied to its offset there,
+                       * NUL-terminated where its ':' was */
     vox__hdr *hdr;
     uint32_t nhdr;
     const char *body;
@@ -40,12 +40,12 @@ struct vox_msg {
     const char *ctype;
     vox__hdr *hdr; /* frame headers; names and values NUL-terminated in base */
     uint32_t nhdr;
-    char *base;    /* the header block, then a NUL, the body, a NUL */
+    char *base; /* the header block, then a NUL, the body, a NUL */
     const char *body;
     size_t body_len;
     int has_event;
     struct vox_event ev;
-    void *extra;   /* json/xml events: the arena their strings live in */
+    void *extra; /* json/xml events: the arena their strings live in */
 };
 
 /* Growable array of headers used while scanning. */

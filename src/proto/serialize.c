@@ -320,7 +320,7 @@ static void set_body(command *c, const vox_header *headers, size_t nheaders, con
 }
 
 int vox_cmd_sendevent(vox_buf *b, const char *name, const vox_header *headers, size_t nheaders,
-                     const char *body, size_t body_len)
+                      const char *body, size_t body_len)
 {
     if (!present(name))
         return VOX_EINVAL;
@@ -332,7 +332,7 @@ int vox_cmd_sendevent(vox_buf *b, const char *name, const vox_header *headers, s
 }
 
 int vox_cmd_sendmsg(vox_buf *b, const char *uuid, const vox_header *headers, size_t nheaders,
-                   const char *body, size_t body_len)
+                    const char *body, size_t body_len)
 {
     command c = {0};
     add_word(&c, "sendmsg");

@@ -66,7 +66,10 @@ void tu_free_names(char **names)
 
 /* Each block carries a small header so frees can be counted. */
 static long g_fail_at = -1, g_count, g_live;
-typedef struct { size_t size; size_t pad; } hdr;
+typedef struct {
+    size_t size;
+    size_t pad;
+} hdr;
 
 static int should_fail(void)
 {
@@ -125,8 +128,24 @@ void tu_alloc_install(void)
     vox_set_allocator(&a);
 }
 
-void tu_alloc_uninstall(void) { vox_set_allocator(NULL); }
-void tu_fail_after(long k) { g_fail_at = k; g_count = 0; }
-void tu_fail_off(void) { g_fail_at = -1; }
-long tu_alloc_count(void) { return g_count; }
-long tu_live(void) { return g_live; }
+void tu_alloc_uninstall(void)
+{
+    vox_set_allocator(NULL);
+}
+void tu_fail_after(long k)
+{
+    g_fail_at = k;
+    g_count = 0;
+}
+void tu_fail_off(void)
+{
+    g_fail_at = -1;
+}
+long tu_alloc_count(void)
+{
+    return g_count;
+}
+long tu_live(void)
+{
+    return g_live;
+}
