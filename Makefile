@@ -96,10 +96,31 @@ $(B)/san/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(B)/san/libvox.a
 FUZZERS := $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
 REPLAYS := $(patsubst %,$(B)/san/fuzz/replay_%,$(FUZZERS))
 
-test: deps $(TESTS) $(B)/san/vox $(REPLAYS)
-	@VOX_FIXTURES=$(FIXTURES) sh tests/run.sh $(B)/san
-
 FIXTURES ?= $(abspath tests/fixtures)
+
+# ------------------------------------------------------------------ tsan
+# The threaded code (server, client) also runs under ThreadSanitizer, as part
+# of `make test`.
+TSANFLAGS  := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=thread $(CFLAGS)
+TSAN_SRC   := $(sort $(wildcard tests/test_server*.c tests/test_client*.c))
+TSAN_TESTS := $(patsubst tests/%.c,$(B)/tsan/tests/%,$(TSAN_SRC))
+TSAN_OBJ   := $(patsubst %.c,$(B)/tsan/%.o,$(LIB_SRC) $(TESTUTIL))
+
+$(B)/tsan/%.o: %.c $(wildcard include/vox/*.h src/*.h src/*/*.h tests/util/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(TSANFLAGS) -Itests -c $< -o $@
+
+$(B)/tsan/tests/%: tests/%.c $(TSAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(TSANFLAGS) -Itests -o $@ $< $(TSAN_OBJ) $(PKG_LIBS) -lcmocka $(LDFLAGS)
+
+test-tsan: deps $(TSAN_TESTS) $(B)/san/vox
+	@VOX_FIXTURES=$(FIXTURES) VOX_TOOL=$(B)/san/vox sh tests/run.sh $(B)/tsan
+
+.PHONY: test-tsan
+
+test: deps $(TESTS) $(TSAN_TESTS) $(B)/san/vox $(REPLAYS)
+	@VOX_FIXTURES=$(FIXTURES) sh tests/run.sh $(B)/san $(B)/tsan
 
 # ------------------------------------------------------------------ bench
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))

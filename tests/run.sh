@@ -1,7 +1,8 @@
 #!/bin/sh
-# Runs every test program under build dir $1 and prints one summary line.
-# Each cmocka test counts once; a program that crashes or times out without
-# reporting counts as one failure. Each program is bounded by a timeout.
+# Runs every test program under the build dirs given (the first is the
+# ASan+UBSan one, others e.g. the ThreadSanitizer one) and prints one summary
+# line. Each cmocka test counts once; a program that crashes or times out
+# without reporting counts as one failure. Each program is bounded by a timeout.
 dir=${1:-build/san}
 limit=${VOX_TEST_TIMEOUT:-300}
 passed=0
@@ -10,13 +11,16 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT INT TERM
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+# test_client runs the tool against its fake FreeSWITCH.
+export VOX_TOOL="${VOX_TOOL:-$dir/vox}"
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 
 count() { grep -c "$1" "$log" | tr -d ' '; }
 
-for t in "$dir"/tests/test_*; do
+for t in $(for d in "$@"; do ls "$d"/tests/test_* 2>/dev/null; done); do
     [ -x "$t" ] || continue
-    name=$(basename "$t")
+    name=$(basename "$(dirname "$(dirname "$t")")")/$(basename "$t")
     timeout "$limit" "$t" >"$log" 2>&1
     rc=$?
     ok=$(count '^\[       OK \]')

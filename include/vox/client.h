@@ -38,8 +38,8 @@ typedef struct vox_client_opts {
     const char *events;          /* subscribed at connect, see vox_conn_opts */
     const vox_header *filters;   /* added at connect, see vox_conn_opts */
     size_t nfilters;
-    size_t max_queued_events;    /* events kept for vox_next_event; default 10000,
-                                  * older ones are dropped (counted) past it */
+    size_t max_queued_events; /* events kept for vox_next_event; default 10000,
+                               * older ones are dropped (counted) past it */
     const vox_limits *limits;
 } vox_client_opts;
 
@@ -70,8 +70,7 @@ VOX_EXPORT int vox_sendmsg(vox_client *c, const char *uuid, const vox_header *he
                            size_t nheaders, const char *body, size_t body_len, vox_msg **reply);
 /* `sendevent <name>` with headers and body. */
 VOX_EXPORT int vox_sendevent(vox_client *c, const char *name, const vox_header *headers,
-                             size_t nheaders, const char *body, size_t body_len,
-                             vox_msg **reply);
+                             size_t nheaders, const char *body, size_t body_len, vox_msg **reply);
 /* Run an application and wait until it completes (see vox_conn_execute):
  * *complete is the CHANNEL_EXECUTE_COMPLETE message (may be NULL when not
  * wanted). VOX_EHANGUP when the channel hung up before it ran, VOX_EREPLY,

@@ -34,20 +34,20 @@ typedef void (*vox_call_fn)(vox_call *call, void *userdata);
 typedef void (*vox_log_fn)(int level, const char *line, void *userdata);
 
 typedef struct vox_server_opts {
-    const char *host;           /* default "127.0.0.1"; "::" or "0.0.0.0" for all */
-    uint16_t port;              /* 0: an ephemeral port (vox_server_port says which) */
-    unsigned max_calls;         /* concurrent calls (threads); default 256. Past it a
-                                 * connection is closed at once and a line logged */
-    const char *const *allow;   /* peer addresses allowed (NULL-terminated, IPv4 or
-                                 * IPv6 text, exact match); NULL: any */
+    const char *host;              /* default "127.0.0.1"; "::" or "0.0.0.0" for all */
+    uint16_t port;                 /* 0: an ephemeral port (vox_server_port says which) */
+    unsigned max_calls;            /* concurrent calls (threads); default 256. Past it a
+                                    * connection is closed at once and a line logged */
+    const char *const *allow;      /* peer addresses allowed (NULL-terminated, IPv4 or
+                                    * IPv6 text, exact match); NULL: any */
     uint32_t handshake_timeout_ms; /* default 5000 */
     uint32_t command_timeout_ms;   /* each blocking helper; default: none */
     uint32_t drain_timeout_ms;     /* vox_server_stop waits this long for calls to
                                     * end before closing them; default 10000 */
-    vox_format format;          /* myevents format */
-    int linger_seconds;         /* 0: bare linger (forever) */
-    size_t thread_stack;        /* bytes; default 256 KiB */
-    vox_log_fn log;             /* NULL: lines go to stderr */
+    vox_format format;             /* myevents format */
+    int linger_seconds;            /* 0: bare linger (forever) */
+    size_t thread_stack;           /* bytes; default 256 KiB */
+    vox_log_fn log;                /* NULL: lines go to stderr */
     void *log_userdata;
 } vox_server_opts;
 

@@ -5,5 +5,8 @@
 #include <vox/common.h>
 #include <vox/proto.h>
 #include <vox/conn.h>
+#include <vox/client.h>
+#include <vox/server.h>
+#include <vox/app.h>
 
 #endif

@@ -11,8 +11,8 @@
 struct vox_client {
     int fd;
     vox_conn *conn;
-    uint32_t timeout_ms;    /* per blocking request; UINT32_MAX: none */
-    int is_call;            /* outbound role: a vox_call */
+    uint32_t timeout_ms; /* per blocking request; UINT32_MAX: none */
+    int is_call;         /* outbound role: a vox_call */
     /* inbound: events kept for vox_next_event (a ring) */
     vox_msg **q;
     size_t qhead, qlen, qcap, qmax;
@@ -20,8 +20,19 @@ struct vox_client {
     /* outbound: the current channel data (connect reply, then the latest
      * CHANNEL_DATA, CHANNEL_EXECUTE_COMPLETE or uuid_dump of the call) */
     vox_msg *data;
-    int shut;               /* write side shut down */
+    int shut; /* write side shut down */
+    /* driver state (see block.c and client.c) */
+    int ready;        /* the handshake ended: on_ready ran */
+    int ready_status; /* its status (0: ACTIVE) */
+    /* the on_ready given to vox__client_open, called after ready is set,
+     * with the vox_client as its userdata */
+    void (*user_ready)(vox_conn *conn, int status, void *client);
+    int has_events; /* qlen > 0: a flag vox__block_run can wait on */
+    char *rbuf;     /* the read buffer (VOX__READ_CHUNK), made on first use */
 };
+
+/* Bytes read from the socket at a time. */
+#define VOX__READ_CHUNK ((size_t)64 * 1024)
 
 /* Monotonic milliseconds. */
 VOX__HIDDEN uint64_t vox__now_ms(void);
@@ -31,6 +42,12 @@ VOX__HIDDEN uint64_t vox__now_ms(void);
  * the driver routes events to the queue and to the call's data). */
 VOX__HIDDEN int vox__client_open(vox_client **out, int fd, const vox_conn_opts *opts,
                                  uint32_t timeout_ms);
+/* (on_ready, on_log and on_notice are kept, called with the vox_client as
+ * userdata; on_ready runs after c->ready and c->ready_status are set, so
+ * vox__block_run(c, &c->ready, deadline) waits for the handshake. For a
+ * call, c->data is set from the connect reply when the handshake ends.)
+ * Errors: VOX_EINVAL, VOX_ENOMEM, VOX_ESYS; on error fd stays open (the
+ * caller still owns it). */
 /* Frees the client (closes fd). */
 VOX__HIDDEN void vox__client_free(vox_client *c);
 
@@ -42,7 +59,11 @@ VOX__HIDDEN int vox__block_run(vox_client *c, const int *done, uint64_t deadline
 /* Runs the loop until reading ends (the session's linger), or the deadline. */
 VOX__HIDDEN int vox__block_drain(vox_client *c, uint64_t deadline);
 
-/* Sockets: connect with a deadline (host name or address), listen. */
+/* Sockets: connect with a deadline (host name or address), listen.
+ * (vox__tcp_connect: VOX_ESYS with errno on failure, VOX_ETIMEDOUT; the fd
+ * is non-blocking. vox__tcp_listen: host NULL means 127.0.0.1, the socket
+ * is blocking and close-on-exec, *bound gets the port; vox__block_drain
+ * returns 0 once reading has ended.) */
 VOX__HIDDEN int vox__tcp_connect(const char *host, uint16_t port, uint32_t timeout_ms, int *fd);
 VOX__HIDDEN int vox__tcp_listen(const char *host, uint16_t port, int backlog, int *fd,
                                 uint16_t *bound);

@@ -53,4 +53,11 @@ const char *fs_received(const fakefs *f);
  * malloc'd string (caller frees). */
 char *fs_event_plain(const char *headers, const char *body);
 
+/* Split bytes FreeSWITCH sent (a .s2c.raw capture) into its messages: a
+ * NULL-terminated array of malloc'd NUL-terminated frames (header block and
+ * body each), *n their number (n may be NULL). A cut last frame is left out.
+ * Free with fs_frames_free. */
+char **fs_frames(const char *data, size_t len, size_t *n);
+void fs_frames_free(char **frames);
+
 #endif

@@ -21,6 +21,14 @@ void cli_errorf(const char *name, const char *fmt, ...) __attribute__((format(pr
 int cli_parse_main(int argc, char **argv);
 extern const char cli_parse_usage[];
 
+/* ---- api.c: the blocking client (api, bgapi, events) */
+int cli_api_main(int argc, char **argv);
+int cli_bgapi_main(int argc, char **argv);
+int cli_events_main(int argc, char **argv);
+extern const char cli_api_usage[];
+extern const char cli_bgapi_usage[];
+extern const char cli_events_usage[];
+
 /* ---- json.c: JSON views of messages and events (one owned reference,
  * or NULL when out of memory). */
 

@@ -16,6 +16,9 @@ typedef struct cli_cmd {
 static const cli_cmd commands[] = {
     {"parse", cli_parse_main, cli_parse_usage,
      "print a captured FreeSWITCH byte stream as JSON, one message per line"},
+    {"api", cli_api_main, cli_api_usage, "run an api command on FreeSWITCH and print its output"},
+    {"bgapi", cli_bgapi_main, cli_bgapi_usage, "run a background job and print its result"},
+    {"events", cli_events_main, cli_events_usage, "print FreeSWITCH's events as JSON lines"},
 };
 
 void cli_errorf(const char *name, const char *fmt, ...)
