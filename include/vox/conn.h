@@ -110,6 +110,11 @@ typedef struct vox_conn_opts {
     void (*on_log)(vox_conn *c, const vox_msg *msg, void *userdata);
     /* text/disconnect-notice (both linger and disconnect), may be NULL. */
     void (*on_notice)(vox_conn *c, const vox_msg *msg, void *userdata);
+    /* For drivers: vox_conn_wants() may have changed outside feed, eof, abort
+     * and tick (a request was queued, a disconnect or close was asked from
+     * outside a callback). An event-loop driver updates its interest here.
+     * Called when the outermost libvox call on c returns; may be NULL. */
+    void (*on_wants)(vox_conn *c, void *userdata);
     /* Reading has ended, once, after every waiter completed: reason 0 for a
      * normal end (outbound latch, or EOF after a hangup, a disconnect notice
      * or our own disconnect/exit), VOX_ECLOSED (the peer dropped us),

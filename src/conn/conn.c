@@ -118,8 +118,22 @@ void vox__conn_leave(vox_conn *c)
     if (--c->depth > 0)
         return;
     vox__reap(c);
-    if (c->free_pending)
+    if (c->free_pending) {
         destroy(c);
+        return;
+    }
+    if (c->wants_dirty) {
+        c->wants_dirty = 0;
+        if (c->o.on_wants)
+            c->o.on_wants(c, c->o.userdata);
+    }
+}
+
+void vox__wants_changed(vox_conn *c)
+{
+    vox__conn_enter(c);
+    c->wants_dirty = 1;
+    vox__conn_leave(c);
 }
 
 void vox__conn_end(vox_conn *c, int reason)
@@ -168,6 +182,7 @@ void vox_conn_close(vox_conn *c, int reason)
         return;
     vox__conn_enter(c);
     vox__conn_end(c, reason);
+    c->wants_dirty = 1;
     vox__conn_leave(c);
 }
 
@@ -421,5 +436,6 @@ int vox_conn_disconnect(vox_conn *c)
     if (c->ended || c->disconnecting)
         return VOX_ECLOSED;
     c->disconnecting = 1;
+    vox__wants_changed(c);
     return 0;
 }

@@ -81,7 +81,8 @@ struct vox_conn {
     uint64_t hs_deadline;
 
     /* lifecycle */
-    int depth; /* public calls on the stack */
+    int depth;       /* public calls on the stack */
+    int wants_dirty; /* tell the driver (on_wants) when depth drops to 0 */
     int free_pending;
     int ended; /* reading has ended */
     int reason;
@@ -107,6 +108,9 @@ struct vox_conn {
 /* conn.c */
 VOX__HIDDEN void vox__conn_enter(vox_conn *c);
 VOX__HIDDEN void vox__conn_leave(vox_conn *c);
+/* vox_conn_wants() may have changed: on_wants runs now (depth 0) or when the
+ * outermost call returns. */
+VOX__HIDDEN void vox__wants_changed(vox_conn *c);
 /* End reading with reason: on_ready (if the handshake was running),
  * DRAINING, every live op completes with VOX_ECLOSED, on_close, CLOSED. */
 VOX__HIDDEN void vox__conn_end(vox_conn *c, int reason);

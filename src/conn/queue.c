@@ -61,6 +61,7 @@ void vox__op_submit(vox_conn *c, vox__op *op)
     else
         c->live_head = op;
     c->live_tail = op;
+    vox__wants_changed(c);
 }
 
 static void live_unlink(vox_conn *c, vox__op *op)
