@@ -358,6 +358,33 @@ static void test_events_queue_and_hooks(void **state)
     free(e3);
 }
 
+/* Events in the same write as the last handshake reply are held until the
+ * first blocking call, so a hook added right after vox_connect sees them. */
+static void test_events_behind_handshake_reach_late_hooks(void **state)
+{
+    char *e1 = heartbeat(1), *e2 = heartbeat(2);
+    size_t n = strlen(hs[2]) + strlen(e1) + strlen(e2) + 1;
+    char *last = malloc(n);
+    snprintf(last, n, "%s%s%s", hs[2], e1, e2);
+    fs_step script[] = {SEND(hs[0]), EXPECT("auth ClueCon\n\n"), SEND(hs[1]),
+                        EXPECT("event plain BACKGROUND_JOB\n\n"), SEND(last), {FS_END, NULL, 0}};
+    fakefs *f = start(script);
+    vox_client *c = connect_to(f, &(vox_client_opts){0});
+    vox_msg *r = NULL;
+    hook_count = 0;
+    assert_int_equal(vox_hook(c, "HEARTBEAT", count_hook, &hook_count), 0);
+    assert_int_equal(hook_count, 0);
+    assert_int_equal(vox_next_event(c, WAIT_MS, &r), 0);
+    assert_string_equal(vox_event_get(vox_msg_event(r), "Event-Sequence"), "1");
+    vox_msg_free(r);
+    assert_int_equal(hook_count, 2);
+    vox_close(c);
+    finish(f);
+    free(e1);
+    free(e2);
+    free(last);
+}
+
 static void test_next_event_waits(void **state)
 {
     /* vox_next_event itself reads: the event arrives while it waits. */
@@ -677,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_api_timeout_late_reply),
         cmocka_unit_test(test_bgapi),
         cmocka_unit_test(test_events_queue_and_hooks),
+        cmocka_unit_test(test_events_behind_handshake_reach_late_hooks),
         cmocka_unit_test(test_next_event_waits),
         cmocka_unit_test(test_subscriptions_and_filters),
         cmocka_unit_test(test_drop_while_waiting),

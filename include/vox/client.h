@@ -8,7 +8,11 @@
  * Each call blocks until its answer, its timeout, or the end of the
  * connection. Events that arrive meanwhile run the connection's hooks (on
  * the calling thread, from inside the blocking call) and, for an inbound
- * client, are queued for vox_next_event.
+ * client, are queued for vox_next_event. Events that arrive with the end of
+ * the handshake are held until the first blocking call (of the call function,
+ * or after vox_connect returns), so hooks added first see them all. A
+ * blocking call made inside a hook is allowed: events arriving meanwhile are
+ * dispatched to the hooks from inside it.
  *
  * Thread rules: a vox_client is used by one thread at a time; hooks run on
  * that thread. Errors are the VOX_E* codes; on error *reply stays NULL

@@ -92,6 +92,10 @@ typedef struct vox_conn_opts {
      * default the handshake fails with VOX_ENOTFULL / VOX_ENOTASYNC). */
     int allow_single_channel;
     int allow_static;
+    /* Pause (see vox_conn_pause) as soon as the handshake succeeded, so that
+     * events arriving right behind the last handshake reply wait until the
+     * user's code has registered its hooks and resumes. */
+    int pause_after_handshake;
     /* Handshake deadline in ms from the first vox_conn_tick (0: none). */
     uint32_t handshake_timeout_ms;
     /* Parser limits; NULL: defaults. */
@@ -148,8 +152,16 @@ VOX_EXPORT const char *vox_conn_error_text(const vox_conn *c);
 /* Bytes read from the socket. Consumes all of them (buffering a partial
  * message), running callbacks for whatever completes. Bytes after reading
  * has ended are ignored. Returns 0, or the sticky error that ended reading
- * (VOX_EPROTO, VOX_ELIMIT, VOX_ENOMEM) — the engine has then closed itself. */
+ * (VOX_EPROTO, VOX_ELIMIT, VOX_ENOMEM) — the engine has then closed itself.
+ * Re-entrant: a callback may make the driver read and feed more (a blocking
+ * request made inside a hook); the bytes left of the outer call are then
+ * processed first, so the stream stays in order. data must stay valid until
+ * the call returns, and a nested call must not reuse the outer's buffer. */
 VOX_EXPORT int vox_conn_feed(vox_conn *c, const char *data, size_t len);
+/* Flow control: while paused, fed bytes (and an EOF) are kept, not parsed;
+ * resuming processes them, running callbacks. Timeouts still fire. Returns
+ * 0, or VOX_ENOMEM when bytes could not be kept (reading then ends). */
+VOX_EXPORT int vox_conn_pause(vox_conn *c, int paused);
 /* The peer closed its side (read returned 0). */
 VOX_EXPORT void vox_conn_eof(vox_conn *c);
 /* The transport failed (or the driver gives up): reading ends with reason

@@ -29,6 +29,7 @@ static int handshake(vox__srv_call *k, vox_client **out)
         .format = s->o.format,
         .linger_seconds = s->o.linger_seconds,
         .handshake_timeout_ms = s->o.handshake_timeout_ms,
+        .pause_after_handshake = 1, /* events wait for the call's hooks */
     };
     uint32_t tmo = s->o.command_timeout_ms ? s->o.command_timeout_ms : UINT32_MAX;
     int rc = vox__client_open(out, k->fd, &o, tmo);

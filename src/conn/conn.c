@@ -65,6 +65,7 @@ static void destroy(vox_conn *c)
     vox_parser_free(c->parser);
     vox_buf_free(&c->out);
     vox_buf_free(&c->held);
+    vox_buf_free(&c->held_in);
     vox_msg_free(c->chan);
     if (c->filters) {
         for (size_t i = 0; i < c->o.nfilters; i++) {
@@ -317,17 +318,16 @@ static int sticky(const vox_conn *c)
     return c->ended && (r == VOX_EPROTO || r == VOX_ELIMIT || r == VOX_ENOMEM) ? r : 0;
 }
 
-int vox_conn_feed(vox_conn *c, const char *data, size_t len)
+/* Parses and dispatches c->in. The cursor advances before each dispatch, so
+ * a feed nested in a callback continues from the right byte. */
+static void consume(vox_conn *c)
 {
-    if (!c || (!data && len))
-        return VOX_EINVAL;
-    vox__conn_enter(c);
-    while (len && !c->ended) {
+    while (c->in_len && !c->ended && !c->paused) {
         size_t used = 0;
         vox_msg *m = NULL;
-        int rc = vox_parser_feed(c->parser, data, len, &used, &m);
-        data += used;
-        len -= used;
+        int rc = vox_parser_feed(c->parser, c->in, c->in_len, &used, &m);
+        c->in += used;
+        c->in_len -= used;
         if (rc < 0) {
             parse_failed(c, rc);
             break;
@@ -337,7 +337,58 @@ int vox_conn_feed(vox_conn *c, const char *data, size_t len)
         dispatch(c, m);
         vox_msg_free(m);
     }
+}
+
+/* Keeps what is left of c->in while paused. */
+static void hold_rest(vox_conn *c)
+{
+    if (c->paused && c->in_len && !c->ended &&
+        vox__buf_append(&c->held_in, c->in, c->in_len))
+        vox__conn_fail(c, VOX_ENOMEM, "out of memory while paused");
+    c->in = NULL;
+    c->in_len = 0;
+}
+
+int vox_conn_feed(vox_conn *c, const char *data, size_t len)
+{
+    if (!c || (!data && len))
+        return VOX_EINVAL;
+    vox__conn_enter(c);
+    consume(c); /* nested in a callback: the outer call's bytes come first */
+    hold_rest(c);
+    c->in = data;
+    c->in_len = len;
+    consume(c);
+    hold_rest(c);
     int rc = sticky(c);
+    vox__conn_leave(c);
+    return rc;
+}
+
+static void eof_now(vox_conn *c);
+
+int vox_conn_pause(vox_conn *c, int paused)
+{
+    if (!c)
+        return VOX_EINVAL;
+    vox__conn_enter(c);
+    c->paused = paused != 0;
+    if (!c->paused && (c->held_in.len || c->eof_held)) {
+        vox_buf held = c->held_in; /* new input held meanwhile goes to a fresh buffer */
+        c->held_in = (vox_buf){0};
+        consume(c);
+        hold_rest(c);
+        c->in = held.data;
+        c->in_len = held.len;
+        consume(c);
+        hold_rest(c);
+        vox_buf_free(&held);
+        if (c->eof_held && !c->paused) {
+            c->eof_held = 0;
+            eof_now(c);
+        }
+    }
+    int rc = c->ended && c->reason == VOX_ENOMEM ? VOX_ENOMEM : 0;
     vox__conn_leave(c);
     return rc;
 }
@@ -347,6 +398,15 @@ void vox_conn_eof(vox_conn *c)
     if (!c)
         return;
     vox__conn_enter(c);
+    if (c->paused)
+        c->eof_held = 1;
+    else
+        eof_now(c);
+    vox__conn_leave(c);
+}
+
+static void eof_now(vox_conn *c)
+{
     int expected = c->hungup || c->notice_seen || c->disconnecting || c->bye;
     if (c->state == VOX_STATE_ACTIVE && expected)
         vox__conn_end(c, 0);
@@ -354,7 +414,6 @@ void vox_conn_eof(vox_conn *c)
         vox__conn_fail(c, VOX_ECLOSED, "the peer closed the connection in the middle of a message");
     else
         vox__conn_fail(c, VOX_ECLOSED, "the peer closed the connection");
-    vox__conn_leave(c);
 }
 
 void vox_conn_abort(vox_conn *c, int err)

@@ -52,7 +52,9 @@ struct vox__op {
 };
 
 typedef struct vox__hook {
-    char *name; /* NULL: every event */
+    char *name;    /* NULL: every event */
+    size_t len;    /* of name */
+    uint32_t hash; /* of name, case folded: most hooks are told apart by it */
     vox_event_cb cb;
     void *ud;
 } vox__hook;
@@ -82,6 +84,11 @@ struct vox_conn {
 
     /* lifecycle */
     int depth;       /* public calls on the stack */
+    const char *in;  /* input being processed (re-entrant feed) */
+    size_t in_len;
+    int paused;      /* vox_conn_pause: input goes to held_in */
+    int eof_held;    /* an EOF arrived while paused */
+    vox_buf held_in;
     int wants_dirty; /* tell the driver (on_wants) when depth drops to 0 */
     int free_pending;
     int ended; /* reading has ended */

@@ -114,6 +114,7 @@ static void activate(vox_conn *c)
         return;
     }
     c->ready_done = 1;
+    c->paused = c->o.pause_after_handshake != 0; /* before on_ready, which may resume */
     if (c->o.on_ready)
         c->o.on_ready(c, 0, c->o.userdata);
 }

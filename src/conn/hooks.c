@@ -6,6 +6,19 @@
 
 #include "conn_int.h"
 
+/* FNV-1a over the ASCII-lowercased name. */
+static uint32_t fold_hash(const char *s, size_t *len)
+{
+    uint32_t h = 2166136261u;
+    size_t n = 0;
+    for (; s[n]; n++) {
+        unsigned char ch = (unsigned char)s[n];
+        h = (h ^ (ch >= 'A' && ch <= 'Z' ? ch + 32u : ch)) * 16777619u;
+    }
+    *len = n;
+    return h;
+}
+
 int vox_conn_hook(vox_conn *c, const char *name, vox_event_cb cb, void *userdata)
 {
     if (!c || !cb || (name && !*name))
@@ -21,25 +34,43 @@ int vox_conn_hook(vox_conn *c, const char *name, vox_event_cb cb, void *userdata
     char *copy = NULL;
     if (name && !(copy = vox__strdup(name)))
         return VOX_ENOMEM;
-    c->hooks[c->nhooks++] = (vox__hook){copy, cb, userdata};
+    size_t len = 0;
+    uint32_t hash = copy ? fold_hash(copy, &len) : 0;
+    c->hooks[c->nhooks++] = (vox__hook){copy, len, hash, cb, userdata};
     return 0;
 }
 
-static int hook_matches(const vox__hook *h, const char *name, const char *sub)
+/* An event's name or subclass, hashed once for every hook. */
+typedef struct key {
+    const char *s;
+    size_t len;
+    uint32_t hash;
+} key;
+
+static int key_matches(const vox__hook *h, const key *k)
 {
-    return !h->name || vox__str_ieq(name, h->name) || vox__str_ieq(sub, h->name);
+    return k->s && h->hash == k->hash && h->len == k->len && vox__ieq(k->s, k->len, h->name);
+}
+
+static int hook_matches(const vox__hook *h, const key *name, const key *sub)
+{
+    return !h->name || key_matches(h, name) || key_matches(h, sub);
 }
 
 /* Hooks added by a hook run from the next event on; a close inside any
  * callback stops the rest. c->hooks may move while a callback runs. */
 void vox__hooks_dispatch(vox_conn *c, const vox_event *ev)
 {
-    const char *name = vox_event_name(ev);
-    const char *sub = strcmp(name, "CUSTOM") ? NULL : vox_event_subclass(ev);
     size_t n = c->nhooks;
+    key name = {vox_event_name(ev), 0, 0}, sub = {NULL, 0, 0};
+    if (n) {
+        name.hash = fold_hash(name.s, &name.len);
+        if (strcmp(name.s, "CUSTOM") == 0 && (sub.s = vox_event_subclass(ev)))
+            sub.hash = fold_hash(sub.s, &sub.len);
+    }
     for (size_t i = 0; i < n && !c->ended; i++) {
         vox__hook h = c->hooks[i];
-        if (hook_matches(&h, name, sub))
+        if (hook_matches(&h, &name, &sub))
             h.cb(c, ev, h.ud);
     }
     if (!c->ended && c->o.on_event)

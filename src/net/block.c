@@ -52,31 +52,46 @@ static void flush_output(vox_client *c)
     }
 }
 
-/* Reads what is there and feeds it; stops early when *done or the end. */
-static int read_input(vox_client *c, const int *done)
+static void read_chunks(vox_client *c, const int *done, char *buf)
 {
-    if (!c->rbuf && !(c->rbuf = vox__malloc(VOX__READ_CHUNK))) {
-        vox_conn_abort(c->conn, VOX_ENOMEM);
-        return VOX_ENOMEM;
-    }
     for (int i = 0; i < READS_PER_WAKE && !*done; i++) {
-        ssize_t n = recv(c->fd, c->rbuf, VOX__READ_CHUNK, MSG_DONTWAIT);
+        ssize_t n = recv(c->fd, buf, VOX__READ_CHUNK, MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return 0;
+            return;
         if (n < 0) {
             io_failed(c);
-            return 0;
+            return;
         }
         if (n == 0) {
             vox_conn_eof(c->conn);
-            return 0;
+            return;
         }
-        vox_conn_feed(c->conn, c->rbuf, (size_t)n);
+        vox_conn_feed(c->conn, buf, (size_t)n);
         if (vox_conn_wants(c->conn) & VOX_WANT_CLOSE)
-            return 0;
+            return;
     }
+}
+
+/* Reads what is there and feeds it; stops early when *done or the end. A
+ * blocking request made inside a hook reads while the outer feed still works
+ * through c->rbuf: such a nested read gets a buffer of its own. */
+static int read_input(vox_client *c, const int *done)
+{
+    int nested = c->feeding > 0;
+    char *buf = nested ? vox__malloc(VOX__READ_CHUNK) : c->rbuf;
+    if (!nested && !buf)
+        buf = c->rbuf = vox__malloc(VOX__READ_CHUNK);
+    if (!buf) {
+        vox_conn_abort(c->conn, VOX_ENOMEM);
+        return VOX_ENOMEM;
+    }
+    c->feeding++;
+    read_chunks(c, done, buf);
+    c->feeding--;
+    if (nested)
+        vox__free(buf);
     return 0;
 }
 
@@ -109,6 +124,10 @@ int vox__block_run(vox_client *c, const int *done, uint64_t deadline)
 {
     int first = 1;
 
+    /* A call's engine pauses after its handshake until its code waits for
+     * something: by then its hooks are in place for the held events. */
+    if (c->ready && vox_conn_pause(c->conn, 0))
+        return VOX_ENOMEM;
     for (;;) {
         uint64_t now = vox__now_ms();
         vox_conn_tick(c->conn, now);

@@ -205,6 +205,9 @@ static void client_conn_opts(vox_conn_opts *co, const vox_client_opts *o, uint32
     co->nfilters = o->nfilters;
     co->limits = o->limits;
     co->handshake_timeout_ms = hs_ms;
+    /* events right behind the handshake wait for the hooks added after
+     * vox_connect returns: the first blocking call resumes the engine */
+    co->pause_after_handshake = 1;
 }
 
 static uint32_t request_timeout(const vox_client_opts *o)

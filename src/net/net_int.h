@@ -20,7 +20,8 @@ struct vox_client {
     /* outbound: the current channel data (connect reply, then the latest
      * CHANNEL_DATA, CHANNEL_EXECUTE_COMPLETE or uuid_dump of the call) */
     vox_msg *data;
-    int shut; /* write side shut down */
+    int shut;    /* write side shut down */
+    int feeding; /* read_input calls on the stack (nested in hooks) */
     /* driver state (see block.c and client.c) */
     int ready;        /* the handshake ended: on_ready ran */
     int ready_status; /* its status (0: ACTIVE) */
