@@ -21,6 +21,9 @@ SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
 PKGS      := jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson)
+# libuv: only for the programs that include vox/uv.h (tests, examples)
+UV_CFLAGS  := $(shell pkg-config --cflags libuv 2>/dev/null)
+UV_LIBS    := $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wformat=2 -Wno-unused-parameter
@@ -70,7 +73,7 @@ $(B)/vox: $(TOOL_OBJ_REL) $(B)/libvox.a
 
 $(B)/examples/%: examples/%.c $(B)/libvox.a
 	@mkdir -p $(dir $@)
-	$(CC) $(RELFLAGS) -o $@ $< $(B)/libvox.a $(PKG_LIBS) $(LDFLAGS)
+	$(CC) $(RELFLAGS) $(UV_CFLAGS) -o $@ $< $(B)/libvox.a $(PKG_LIBS) $(UV_LIBS) $(LDFLAGS)
 
 $(B)/vox.pc: vox.pc.in include/vox/common.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
@@ -83,8 +86,8 @@ $(B)/san/libvox.a: $(SAN_OBJ)
 
 $(B)/san/tests/%: tests/%.c $(wildcard tests/*.h tests/util/*.h) $(patsubst %.c,$(B)/san/%.o,$(TESTUTIL)) $(B)/san/libvox.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SANFLAGS) -Itests -o $@ $< $(patsubst %.c,$(B)/san/%.o,$(TESTUTIL)) \
-	    $(B)/san/libvox.a $(PKG_LIBS) -lcmocka $(LDFLAGS)
+	$(CC) $(SANFLAGS) $(UV_CFLAGS) -Itests -o $@ $< $(patsubst %.c,$(B)/san/%.o,$(TESTUTIL)) \
+	    $(B)/san/libvox.a $(PKG_LIBS) $(UV_LIBS) -lcmocka $(LDFLAGS)
 
 $(B)/san/vox: $(TOOL_OBJ_SAN) $(B)/san/libvox.a
 	$(CC) $(SANFLAGS) -o $@ $(TOOL_OBJ_SAN) $(B)/san/libvox.a $(PKG_LIBS) $(LDFLAGS)
@@ -102,7 +105,8 @@ FIXTURES ?= $(abspath tests/fixtures)
 # The threaded code (server, client) also runs under ThreadSanitizer, as part
 # of `make test`.
 TSANFLAGS  := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=thread $(CFLAGS)
-TSAN_SRC   := $(sort $(wildcard tests/test_server*.c tests/test_client*.c))
+TSAN_SRC   := $(sort $(wildcard tests/test_server*.c tests/test_client*.c tests/test_aclient*.c \
+                                tests/test_aserver*.c))
 TSAN_TESTS := $(patsubst tests/%.c,$(B)/tsan/tests/%,$(TSAN_SRC))
 TSAN_OBJ   := $(patsubst %.c,$(B)/tsan/%.o,$(LIB_SRC) $(TESTUTIL))
 
@@ -112,7 +116,7 @@ $(B)/tsan/%.o: %.c $(wildcard include/vox/*.h src/*.h src/*/*.h tests/util/*.h)
 
 $(B)/tsan/tests/%: tests/%.c $(TSAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(TSANFLAGS) -Itests -o $@ $< $(TSAN_OBJ) $(PKG_LIBS) -lcmocka $(LDFLAGS)
+	$(CC) $(TSANFLAGS) $(UV_CFLAGS) -Itests -o $@ $< $(TSAN_OBJ) $(PKG_LIBS) $(UV_LIBS) -lcmocka $(LDFLAGS)
 
 test-tsan: deps $(TSAN_TESTS) $(B)/san/vox
 	@VOX_FIXTURES=$(FIXTURES) VOX_TOOL=$(B)/san/vox sh tests/run.sh $(B)/tsan
@@ -126,9 +130,10 @@ test: deps $(TESTS) $(TSAN_TESTS) $(B)/san/vox $(REPLAYS)
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCHES   := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-$(B)/bench/%: bench/%.c $(B)/libvox.a
+$(B)/bench/%: bench/%.c $(wildcard bench/*.h) $(B)/libvox.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -O2 -g -DNDEBUG -o $@ $< $(B)/libvox.a $(PKG_LIBS) $(LDFLAGS)
+	$(CC) $(BASE) -O2 -g -DNDEBUG -o $@ $< $(B)/libvox.a $(PKG_LIBS) \
+	    $(shell pkg-config --libs libuv) $(LDFLAGS)
 
 bench: deps $(BENCHES)
 	@for b in $(BENCHES); do VOX_FIXTURES=$(FIXTURES) $$b || exit 1; done

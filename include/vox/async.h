@@ -70,12 +70,12 @@ typedef void (*vox_aclient_job_cb)(vox_aclient *c, int status, const vox_event *
                                    void *userdata);
 
 typedef struct vox_aclient_opts {
-    const char *host;            /* default "127.0.0.1" */
-    uint16_t port;               /* default 8021 */
-    const char *password;        /* default "ClueCon"; user@domain:password -> userauth */
-    vox_format format;           /* of the subscription */
-    const char *events;          /* subscribed on every connect (see vox_conn_opts) */
-    const vox_header *filters;   /* added on every connect */
+    const char *host;          /* default "127.0.0.1" */
+    uint16_t port;             /* default 8021 */
+    const char *password;      /* default "ClueCon"; user@domain:password -> userauth */
+    vox_format format;         /* of the subscription */
+    const char *events;        /* subscribed on every connect (see vox_conn_opts) */
+    const vox_header *filters; /* added on every connect */
     size_t nfilters;
     uint32_t connect_timeout_ms; /* TCP connect and handshake; default 5000 */
     uint32_t command_timeout_ms; /* api/bgapi; default 0 = none */
@@ -125,13 +125,13 @@ typedef struct vox_aserver vox_aserver;
 typedef struct vox_session vox_session;
 
 typedef struct vox_aserver_opts {
-    const char *host;             /* default "127.0.0.1"; "::" or "0.0.0.0" for all */
-    uint16_t port;                /* 0: ephemeral (vox_aserver_port) */
-    unsigned max_sessions;        /* default 10000; past it: closed at once, logged */
-    const char *const *allow;     /* allowed peer addresses, NULL-terminated; NULL: any */
+    const char *host;              /* default "127.0.0.1"; "::" or "0.0.0.0" for all */
+    uint16_t port;                 /* 0: ephemeral (vox_aserver_port) */
+    unsigned max_sessions;         /* default 10000; past it: closed at once, logged */
+    const char *const *allow;      /* allowed peer addresses, NULL-terminated; NULL: any */
     uint32_t handshake_timeout_ms; /* default 5000 */
     vox_format format;
-    int linger_seconds;           /* 0: bare linger (forever) */
+    int linger_seconds; /* 0: bare linger (forever) */
     /* The handshake is done: drive the call with vox_session_conn. */
     void (*on_session)(vox_session *s, void *userdata);
     /* The session ended (reading ended and its socket is closed): reason as

@@ -8,8 +8,8 @@
 #include "../internal.h"
 
 struct vox_watch {
-    vox_loop loop;  /* copied */
-    void *handle;   /* the adapter's */
+    vox_loop loop; /* copied */
+    void *handle;  /* the adapter's */
     int fd;
     void (*on_ready)(vox_watch *w, int events);
     void (*on_timeout)(vox_watch *w);
@@ -48,5 +48,8 @@ VOX__HIDDEN void vox__apipe_close(vox__apipe *p, int reason);
 /* A non-blocking TCP connect started now; *fd is in progress (EINPROGRESS) or
  * connected. 0 or VOX_ESYS. */
 VOX__HIDDEN int vox__tcp_connect_start(const char *host, uint16_t port, int *fd);
+
+/* Random bits for ids and jitter (0 never: a fixed mix without entropy). */
+VOX__HIDDEN uint64_t vox__async_seed(void);
 
 #endif

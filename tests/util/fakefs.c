@@ -21,6 +21,10 @@
 
 struct fakefs {
     const fs_step *script;
+    const fs_step *const *scripts; /* fs_listen_n: one per connection */
+    size_t nscripts;
+    size_t conn_off[FS_MAX_CONNS + 1]; /* where each connection's commands start in recv */
+    size_t nconns;
     pthread_t th;
     int started;
     uint16_t port;
@@ -324,10 +328,32 @@ static int accept_one(fakefs *f)
     return 0;
 }
 
+/* fs_listen_n: the scripts in turn, one connection each; every
+ * connection but the last is closed when its script ends. */
+static void run_many(fakefs *f)
+{
+    for (size_t k = 0; k < f->nscripts; k++) {
+        if (accept_one(f))
+            return;
+        pthread_mutex_lock(&f->mu);
+        f->conn_off[f->nconns++] = f->recv_len;
+        pthread_mutex_unlock(&f->mu);
+        f->rlen = 0; /* bytes left from the previous connection are not this one's */
+        const fs_step *sc = f->scripts[k];
+        for (size_t i = 0; sc[i].op != FS_END; i++)
+            if (play_step(f, i, &sc[i]))
+                return;
+        if (k + 1 < f->nscripts)
+            close_fd(f);
+    }
+}
+
 static void *run(void *arg)
 {
     fakefs *f = arg;
-    if (get_fd(f) >= 0 || accept_one(f) == 0)
+    if (f->scripts)
+        run_many(f);
+    else if (get_fd(f) >= 0 || accept_one(f) == 0)
         for (size_t i = 0; f->script[i].op != FS_END; i++)
             if (play_step(f, i, &f->script[i]))
                 break;
@@ -361,13 +387,11 @@ static int fake_start(fakefs **out, fakefs *f)
     return 0;
 }
 
-int fs_listen(fakefs **out, const fs_step *script)
+/* Binds 127.0.0.1 port 0 and starts the script thread on f. */
+static int listen_start(fakefs **out, fakefs *f)
 {
     struct sockaddr_in a = {.sin_family = AF_INET};
     socklen_t alen = sizeof a;
-    fakefs *f = fake_new(script);
-    if (!f)
-        return -1;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (f->lfd < 0 || bind(f->lfd, (struct sockaddr *)&a, sizeof a) < 0 ||
@@ -377,6 +401,24 @@ int fs_listen(fakefs **out, const fs_step *script)
     }
     f->port = ntohs(a.sin_port);
     return fake_start(out, f);
+}
+
+int fs_listen(fakefs **out, const fs_step *script)
+{
+    fakefs *f = fake_new(script);
+    return f ? listen_start(out, f) : -1;
+}
+
+int fs_listen_n(fakefs **out, const fs_step *const *scripts, size_t n)
+{
+    if (!n || n > FS_MAX_CONNS)
+        return -1;
+    fakefs *f = fake_new(scripts[0]);
+    if (!f)
+        return -1;
+    f->scripts = scripts;
+    f->nscripts = n;
+    return listen_start(out, f);
 }
 
 uint16_t fs_port(const fakefs *f)
@@ -448,6 +490,21 @@ const char *fs_wait(fakefs *f, uint32_t timeout_ms)
     pthread_cond_destroy(&f->cv);
     free(f);
     return result[0] ? result : NULL;
+}
+
+const char *fs_received_conn(const fakefs *cf, size_t k)
+{
+    fakefs *f = (fakefs *)cf;
+    pthread_mutex_lock(&f->mu);
+    size_t from = k < f->nconns ? f->conn_off[k] : f->recv_len;
+    size_t to = k + 1 < f->nconns ? f->conn_off[k + 1] : f->recv_len;
+    char *copy = xrealloc(NULL, to - from + 1);
+    memcpy(copy, f->recv ? f->recv + from : "", to - from);
+    copy[to - from] = '\0';
+    f->snaps = xrealloc(f->snaps, (f->nsnaps + 1) * sizeof *f->snaps);
+    f->snaps[f->nsnaps++] = copy;
+    pthread_mutex_unlock(&f->mu);
+    return copy;
 }
 
 const char *fs_received(const fakefs *cf)

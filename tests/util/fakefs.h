@@ -37,6 +37,11 @@ typedef struct fakefs fakefs;
 /* Listen on 127.0.0.1 port 0 and play the script on the first connection
  * accepted (FreeSWITCH's inbound side). */
 int fs_listen(fakefs **out, const fs_step *script);
+/* The same for n connections in turn (n <= FS_MAX_CONNS), scripts[k] on the
+ * k-th accepted: a peer that reconnects finds the next script. Every
+ * connection but the last is closed when its script ends. */
+#define FS_MAX_CONNS 16
+int fs_listen_n(fakefs **out, const fs_step *const *scripts, size_t n);
 uint16_t fs_port(const fakefs *f);
 /* Connect to 127.0.0.1:port and play the script (FreeSWITCH's outbound
  * socket application calling our server). */
@@ -47,6 +52,8 @@ int fs_connect(fakefs **out, uint16_t port, const fs_step *script);
 const char *fs_wait(fakefs *f, uint32_t timeout_ms);
 /* Every command received so far, concatenated (valid until fs_wait). */
 const char *fs_received(const fakefs *f);
+/* fs_listen_n: the commands received on the k-th connection only. */
+const char *fs_received_conn(const fakefs *f, size_t k);
 
 /* A framed text/event-plain: the event headers given as "Name: value\n"
  * lines (values already URL-encoded), plus an optional body. Returns a
