@@ -35,6 +35,12 @@ VOX__HIDDEN int vox__buf_appends(vox_buf *b, const char *s);
 /* Drop the first n bytes. */
 VOX__HIDDEN void vox__buf_consume(vox_buf *b, size_t n);
 
+/* A deep copy of n headers (names and values required). *out is set even
+ * when the copy fails half-way: free it with vox__headers_free(*out, n).
+ * 0, VOX_EINVAL or VOX_ENOMEM. */
+VOX__HIDDEN int vox__headers_copy(vox_header **out, const vox_header *h, size_t n);
+VOX__HIDDEN void vox__headers_free(vox_header *h, size_t n);
+
 /* 1 when s (len bytes, or up to NUL when len is (size_t)-1) holds CR or LF. */
 VOX__HIDDEN int vox__has_crlf(const char *s, size_t len);
 /* ASCII case-insensitive comparison of a (alen bytes) with NUL-terminated b. */

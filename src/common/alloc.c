@@ -32,6 +32,37 @@ void vox__free(void *p)
         g_alloc.free(p);
 }
 
+int vox__headers_copy(vox_header **out, const vox_header *h, size_t n)
+{
+    *out = NULL;
+    if (!n)
+        return 0;
+    if (!h)
+        return VOX_EINVAL;
+    vox_header *copy = vox__calloc(n, sizeof *copy);
+    if (!copy)
+        return VOX_ENOMEM;
+    *out = copy;
+    for (size_t i = 0; i < n; i++) {
+        if (!h[i].name || !h[i].value)
+            return VOX_EINVAL;
+        copy[i].name = vox__strdup(h[i].name);
+        copy[i].value = vox__strdup(h[i].value);
+        if (!copy[i].name || !copy[i].value)
+            return VOX_ENOMEM;
+    }
+    return 0;
+}
+
+void vox__headers_free(vox_header *h, size_t n)
+{
+    for (size_t i = 0; h && i < n; i++) {
+        vox__free((char *)h[i].name);
+        vox__free((char *)h[i].value);
+    }
+    vox__free(h);
+}
+
 char *vox__strdup(const char *s)
 {
     if (!s)

@@ -21,27 +21,6 @@ int vox__str_ieq(const char *a, const char *b)
 
 /* ------------------------------------------------------------- creation */
 
-static int copy_filters(vox_conn *c, const vox_conn_opts *o)
-{
-    if (!o->nfilters)
-        return 0;
-    if (!o->filters)
-        return VOX_EINVAL;
-    c->filters = vox__calloc(o->nfilters, sizeof *c->filters);
-    if (!c->filters)
-        return VOX_ENOMEM;
-    c->o.filters = c->filters;
-    for (size_t i = 0; i < o->nfilters; i++) {
-        if (!o->filters[i].name || !o->filters[i].value)
-            return VOX_EINVAL;
-        c->filters[i].name = vox__strdup(o->filters[i].name);
-        c->filters[i].value = vox__strdup(o->filters[i].value);
-        if (!c->filters[i].name || !c->filters[i].value)
-            return VOX_ENOMEM;
-    }
-    return 0;
-}
-
 static int copy_opts(vox_conn *c, const vox_conn_opts *o)
 {
     c->o = *o;
@@ -53,8 +32,9 @@ static int copy_opts(vox_conn *c, const vox_conn_opts *o)
         return VOX_ENOMEM;
     c->o.password = c->password;
     c->o.events = c->events;
-    int rc = copy_filters(c, o);
-    c->o.nfilters = o->nfilters; /* set after, so a partial copy frees right */
+    int rc = vox__headers_copy(&c->filters, o->filters, o->nfilters);
+    c->o.filters = c->filters;
+    c->o.nfilters = o->nfilters;
     return rc;
 }
 
@@ -67,13 +47,7 @@ static void destroy(vox_conn *c)
     vox_buf_free(&c->held);
     vox_buf_free(&c->held_in);
     vox_msg_free(c->chan);
-    if (c->filters) {
-        for (size_t i = 0; i < c->o.nfilters; i++) {
-            vox__free((char *)c->filters[i].name);
-            vox__free((char *)c->filters[i].value);
-        }
-    }
-    vox__free(c->filters);
+    vox__headers_free(c->filters, c->o.nfilters);
     vox__free(c->password);
     vox__free(c->events);
     vox__free(c);
@@ -342,8 +316,7 @@ static void consume(vox_conn *c)
 /* Keeps what is left of c->in while paused. */
 static void hold_rest(vox_conn *c)
 {
-    if (c->paused && c->in_len && !c->ended &&
-        vox__buf_append(&c->held_in, c->in, c->in_len))
+    if (c->paused && c->in_len && !c->ended && vox__buf_append(&c->held_in, c->in, c->in_len))
         vox__conn_fail(c, VOX_ENOMEM, "out of memory while paused");
     c->in = NULL;
     c->in_len = 0;

@@ -234,26 +234,6 @@ static void timer_fired(vox_watch *w)
 
 /* ---------------------------------------------------------- start, stop */
 
-static int copy_filters(vox_aclient *c, const vox_aclient_opts *o)
-{
-    if (!o->nfilters)
-        return 0;
-    if (!o->filters)
-        return VOX_EINVAL;
-    if (!(c->filters = vox__calloc(o->nfilters, sizeof *c->filters)))
-        return VOX_ENOMEM;
-    c->o.nfilters = o->nfilters;
-    for (size_t i = 0; i < o->nfilters; i++) {
-        if (!o->filters[i].name || !o->filters[i].value)
-            return VOX_EINVAL;
-        c->filters[i].name = vox__strdup(o->filters[i].name);
-        c->filters[i].value = vox__strdup(o->filters[i].value);
-        if (!c->filters[i].name || !c->filters[i].value)
-            return VOX_ENOMEM;
-    }
-    return 0;
-}
-
 static int copy_opts(vox_aclient *c, const vox_aclient_opts *o)
 {
     c->o = *o;
@@ -274,8 +254,9 @@ static int copy_opts(vox_aclient *c, const vox_aclient_opts *o)
         c->o.backoff_max_ms = DEFAULT_BACKOFF_MAX;
     if (c->o.backoff_max_ms < c->o.backoff_min_ms)
         c->o.backoff_max_ms = c->o.backoff_min_ms;
-    int rc = copy_filters(c, o);
+    int rc = vox__headers_copy(&c->filters, o->filters, o->nfilters);
     c->o.filters = c->filters;
+    c->o.nfilters = o->nfilters;
     return rc;
 }
 
@@ -339,11 +320,7 @@ static void destroy(vox_aclient *c)
         vox__free(c->hooks[i]);
     }
     vox__free(c->hooks);
-    for (size_t i = 0; c->filters && i < c->o.nfilters; i++) {
-        vox__free((char *)c->filters[i].name);
-        vox__free((char *)c->filters[i].value);
-    }
-    vox__free(c->filters);
+    vox__headers_free(c->filters, c->o.nfilters);
     vox__free(c->host);
     vox__free(c->password);
     vox__free(c->events);

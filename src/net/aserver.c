@@ -195,29 +195,6 @@ static void admit(vox_aserver *s, int fd, const char *peer)
 
 /* ------------------------------------------------------------ accepting */
 
-/* The peer's address as text; an IPv4 peer reaching an IPv6 socket shows as
- * ::ffff:a.b.c.d and is given as a.b.c.d, so one allow-list serves both. */
-static void peer_text(const struct sockaddr_storage *sa, socklen_t len, char *out, size_t size)
-{
-    if (getnameinfo((const struct sockaddr *)sa, len, out, (socklen_t)size, NULL, 0,
-                    NI_NUMERICHOST) != 0) {
-        snprintf(out, size, "?");
-        return;
-    }
-    if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.'))
-        memmove(out, out + 7, strlen(out + 7) + 1);
-}
-
-static int allowed(const vox_aserver *s, const char *peer)
-{
-    if (!s->allow)
-        return 1;
-    for (char **a = s->allow; *a; a++)
-        if (strcmp(*a, peer) == 0)
-            return 1;
-    return 0;
-}
-
 static int set_flags(int fd)
 {
     int fl = fcntl(fd, F_GETFL);
@@ -245,8 +222,8 @@ static int accept_one(vox_aserver *s)
         return 0;
     }
     char peer[64];
-    peer_text(&sa, len, peer, sizeof peer);
-    if (!allowed(s, peer)) {
+    vox__peer_text(&sa, len, peer, sizeof peer);
+    if (!vox__allowed(s->allow, peer)) {
         slog(s, 1, "call from %s refused: not in the allow-list", peer);
         close(fd);
     } else if (set_flags(fd)) {
@@ -273,22 +250,6 @@ static void on_listener_pause(vox_watch *w)
 
 /* ------------------------------------------------------------ start */
 
-static int copy_allow(vox_aserver *s, const char *const *allow)
-{
-    size_t n = 0;
-    if (!allow)
-        return 0;
-    while (allow[n])
-        n++;
-    s->allow = vox__calloc(n + 1, sizeof *s->allow);
-    if (!s->allow)
-        return VOX_ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        if (!(s->allow[i] = vox__strdup(allow[i])))
-            return VOX_ENOMEM;
-    return 0;
-}
-
 static void close_listener(vox_aserver *s)
 {
     if (s->lw)
@@ -307,9 +268,7 @@ static void server_free(vox_aserver *s)
     for (int i = 0; i < 2; i++)
         if (s->tfd[i] >= 0)
             close(s->tfd[i]);
-    for (char **a = s->allow; a && *a; a++)
-        vox__free(*a);
-    vox__free(s->allow);
+    vox__allow_free(s->allow);
     vox__free(s->host);
     vox__free(s);
 }
@@ -369,7 +328,7 @@ int vox_aserver_start(vox_aserver **out, const vox_loop *loop, const vox_aserver
     s->o = *opts;
     set_defaults(&s->o);
     s->host = vox__strdup(s->o.host ? s->o.host : "127.0.0.1");
-    int rc = s->host ? copy_allow(s, s->o.allow) : VOX_ENOMEM;
+    int rc = s->host ? vox__allow_copy(&s->allow, s->o.allow) : VOX_ENOMEM;
     s->o.host = s->host;
     s->o.allow = (const char *const *)s->allow;
     if (!rc)

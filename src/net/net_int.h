@@ -3,6 +3,8 @@
 #ifndef VOX_NET_INT_H
 #define VOX_NET_INT_H
 
+#include <sys/socket.h>
+
 #include <vox/client.h>
 #include <vox/server.h>
 
@@ -59,6 +61,15 @@ VOX__HIDDEN void vox__client_free(vox_client *c);
 VOX__HIDDEN int vox__block_run(vox_client *c, const int *done, uint64_t deadline);
 /* Runs the loop until reading ends (the session's linger), or the deadline. */
 VOX__HIDDEN int vox__block_drain(vox_client *c, uint64_t deadline);
+
+/* The servers' peers: the address as text (an IPv4 peer on an IPv6 socket
+ * as a.b.c.d), and the allow-list (NULL: everyone), copied and matched
+ * exactly. */
+VOX__HIDDEN void vox__peer_text(const struct sockaddr_storage *sa, socklen_t len, char *out,
+                                size_t size);
+VOX__HIDDEN int vox__allow_copy(char ***out, const char *const *allow);
+VOX__HIDDEN void vox__allow_free(char **allow);
+VOX__HIDDEN int vox__allowed(char *const *allow, const char *peer);
 
 /* Sockets: connect with a deadline (host name or address), listen.
  * (vox__tcp_connect: VOX_ESYS with errno on failure, VOX_ETIMEDOUT; the fd

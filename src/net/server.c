@@ -74,29 +74,6 @@ void vox__srv_call_done(vox__srv_call *k)
 
 /* ------------------------------------------------------------ accepting */
 
-/* The peer's address as text; an IPv4 peer reaching an IPv6 socket shows as
- * ::ffff:a.b.c.d and is given as a.b.c.d, so one allow-list serves both. */
-static void peer_text(const struct sockaddr_storage *sa, socklen_t len, char *out, size_t size)
-{
-    if (getnameinfo((const struct sockaddr *)sa, len, out, (socklen_t)size, NULL, 0,
-                    NI_NUMERICHOST) != 0) {
-        snprintf(out, size, "?");
-        return;
-    }
-    if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.'))
-        memmove(out, out + 7, strlen(out + 7) + 1);
-}
-
-static int allowed(const vox_server *s, const char *peer)
-{
-    if (!s->allow)
-        return 1;
-    for (char **a = s->allow; *a; a++)
-        if (strcmp(*a, peer) == 0)
-            return 1;
-    return 0;
-}
-
 static int spawn(vox_server *s, vox__srv_call *k)
 {
     pthread_attr_t attr;
@@ -174,8 +151,8 @@ static void accept_one(vox_server *s)
     }
     (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
     char peer[64];
-    peer_text(&sa, len, peer, sizeof peer);
-    if (!allowed(s, peer)) {
+    vox__peer_text(&sa, len, peer, sizeof peer);
+    if (!vox__allowed(s->allow, peer)) {
         vox__srv_log(s, 1, "call from %s refused: not in the allow-list", peer);
         close(fd);
         return;
@@ -252,22 +229,6 @@ static int set_flags(int fd)
     return 0;
 }
 
-static int copy_allow(vox_server *s, const char *const *allow)
-{
-    size_t n = 0;
-    if (!allow)
-        return 0;
-    while (allow[n])
-        n++;
-    s->allow = vox__calloc(n + 1, sizeof *s->allow);
-    if (!s->allow)
-        return VOX_ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        if (!(s->allow[i] = vox__strdup(allow[i])))
-            return VOX_ENOMEM;
-    return 0;
-}
-
 static void set_defaults(vox_server_opts *o)
 {
     if (!o->max_calls)
@@ -327,9 +288,7 @@ static void server_free(vox_server *s)
         close(s->wake[0]);
     if (s->wake[1] >= 0)
         close(s->wake[1]);
-    for (char **a = s->allow; a && *a; a++)
-        vox__free(*a);
-    vox__free(s->allow);
+    vox__allow_free(s->allow);
     vox__free(s->host);
     vox__free(s);
 }
@@ -345,7 +304,7 @@ static int server_new(vox_server **out, const vox_server_opts *opts, vox_call_fn
     s->userdata = userdata;
     set_defaults(&s->o);
     s->host = vox__strdup(s->o.host ? s->o.host : "127.0.0.1");
-    int rc = s->host ? copy_allow(s, s->o.allow) : VOX_ENOMEM;
+    int rc = s->host ? vox__allow_copy(&s->allow, s->o.allow) : VOX_ENOMEM;
     s->o.host = s->host;
     s->o.allow = (const char *const *)s->allow;
     if (!rc)

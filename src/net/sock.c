@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "async_int.h"
 #include "net_int.h"
 
 static int set_nonblock(int fd)
@@ -67,25 +68,47 @@ static int connect_wait(int fd, uint64_t deadline)
     }
 }
 
-static int connect_one(const struct addrinfo *ai, uint64_t deadline, int *out)
+static void close_keep_errno(int fd)
 {
-    int one = 1, rc;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+}
+
+/* Starts a non-blocking connect to one address: 0 with *out connected or
+ * connecting (*pending set), else an error. */
+static int start_one(const struct addrinfo *ai, int *out, int *pending)
+{
+    int one = 1;
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0)
         return VOX_ESYS;
-    rc = set_nonblock(fd);
-    if (rc == 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
-        rc = errno == EINPROGRESS || errno == EINTR ? connect_wait(fd, deadline) : VOX_ESYS;
-    if (rc) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return rc;
+    if (set_nonblock(fd)) {
+        close_keep_errno(fd);
+        return VOX_ESYS;
     }
     /* Commands are small and latency matters more than packet count. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    *pending = 0;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+        if (errno != EINPROGRESS && errno != EINTR) {
+            close_keep_errno(fd);
+            return VOX_ESYS;
+        }
+        *pending = 1;
+    }
     *out = fd;
     return 0;
+}
+
+static int connect_one(const struct addrinfo *ai, uint64_t deadline, int *out)
+{
+    int fd, pending, rc = start_one(ai, &fd, &pending);
+    if (rc == 0 && pending && (rc = connect_wait(fd, deadline)) != 0)
+        close_keep_errno(fd);
+    if (rc == 0)
+        *out = fd;
+    return rc;
 }
 
 int vox__tcp_connect(const char *host, uint16_t port, uint32_t timeout_ms, int *fd)
@@ -105,6 +128,25 @@ int vox__tcp_connect(const char *host, uint16_t port, uint32_t timeout_ms, int *
         if (rc == 0 || rc == VOX_ETIMEDOUT)
             break;
     }
+    freeaddrinfo(res);
+    return rc;
+}
+
+/* The async client's connect: started here, finished by the loop (the
+ * socket turns writable, or fails). Name resolution blocks (a numeric address
+ * does not); the first address whose connect starts is used. */
+int vox__tcp_connect_start(const char *host, uint16_t port, int *fd)
+{
+    struct addrinfo *res = NULL;
+    int rc, pending;
+
+    if (!host || !*host || !port || !fd)
+        return VOX_EINVAL;
+    if ((rc = resolve(host, port, 0, &res)) != 0)
+        return rc;
+    rc = VOX_ESYS;
+    for (const struct addrinfo *ai = res; ai && rc; ai = ai->ai_next)
+        rc = start_one(ai, fd, &pending);
     freeaddrinfo(res);
     return rc;
 }
