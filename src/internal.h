@@ -43,7 +43,22 @@ VOX__HIDDEN void vox__headers_free(vox_header *h, size_t n);
 
 /* 1 when s (len bytes, or up to NUL when len is (size_t)-1) holds CR or LF. */
 VOX__HIDDEN int vox__has_crlf(const char *s, size_t len);
-/* ASCII case-insensitive comparison of a (alen bytes) with NUL-terminated b. */
-VOX__HIDDEN int vox__ieq(const char *a, size_t alen, const char *b);
+/* ASCII case-insensitive comparison of a (alen bytes) with NUL-terminated b:
+ * 1 when equal. Inline: header lookups and hook matching call it per header. */
+static inline int vox__ieq(const char *a, size_t alen, const char *b)
+{
+    for (size_t i = 0; i < alen; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x != y) {
+            x = (x >= 'A' && x <= 'Z') ? (unsigned char)(x + 32) : x;
+            y = (y >= 'A' && y <= 'Z') ? (unsigned char)(y + 32) : y;
+            if (x != y || !y)
+                return 0;
+        }
+        if (!y)
+            return 0;
+    }
+    return b[alen] == '\0';
+}
 
 #endif

@@ -95,16 +95,3 @@ int vox__has_crlf(const char *s, size_t len)
     return memchr(s, '\r', len) || memchr(s, '\n', len);
 }
 
-static inline unsigned char lower(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
-
-int vox__ieq(const char *a, size_t alen, const char *b)
-{
-    for (size_t i = 0; i < alen; i++) {
-        if (!b[i] || lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
-            return 0;
-    }
-    return b[alen] == '\0';
-}
