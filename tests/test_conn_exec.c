@@ -248,6 +248,8 @@ static void test_execute_refused_and_after_hangup(void **state)
     assert_int_equal(d.calls, 1);
     assert_int_equal(d.status, VOX_EREPLY);
     assert_null(d.name[0] ? d.name : NULL);
+    assert_string_equal(d.text, "-ERR invalid session id [x]"); /* vox_conn_reply */
+    assert_null(vox_conn_reply(c));                              /* outside callbacks */
     assert_int_equal(vox_conn_get_state(c), VOX_STATE_ACTIVE);
     assert_int_equal(vox_conn_hungup(c), 0);
     tc_chan_event(c, "CHANNEL_HANGUP", NULL);
@@ -485,6 +487,7 @@ static void test_bgapi_correlation(void **state)
     tc_feed(c, buf);
     assert_int_equal(e.calls, 1);
     assert_int_equal(e.status, VOX_EREPLY);
+    assert_string_equal(e.text, "-ERR denied"); /* the refused job's reply */
     assert_int_equal(j.calls, 0);
     job_ev(c, "someone-else", "+OK other\n");
     assert_int_equal(j.calls, 0);

@@ -144,14 +144,24 @@ static inline void tc_event_done(tc_done *d, int status, const vox_event *ev, co
     d->loop = l ? strtol(l, NULL, 10) : -1;
 }
 
+/* A refusal carries no event: its text comes from vox_conn_reply. */
+static inline void tc_refusal_text(vox_conn *c, tc_done *d, int status)
+{
+    const vox_msg *r = vox_conn_reply(c);
+    if (status == VOX_EREPLY && r)
+        snprintf(d->text, sizeof d->text, "%s", vox_msg_reply_text(r));
+}
+
 static inline void tc_exec_cb(vox_conn *c, int status, const vox_event *ev, void *ud)
 {
     tc_event_done(ud, status, ev, "Application-Response");
+    tc_refusal_text(c, ud, status);
 }
 
 static inline void tc_job_cb(vox_conn *c, int status, const vox_event *ev, void *ud)
 {
     tc_event_done(ud, status, ev, NULL);
+    tc_refusal_text(c, ud, status);
 }
 
 /* ------------------------------------------------------ byte scripts */

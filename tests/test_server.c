@@ -525,6 +525,7 @@ static void test_disconnect_from_hook(void **state)
 typedef struct errs {
     int rc_api, rc_exec, rc_update;
     char api_text[64], foo[32], state[32], dest[16];
+    char exec_text[64];
 } errs;
 
 static void err_fn(vox_call *call, void *ud)
@@ -534,7 +535,11 @@ static void err_fn(vox_call *call, void *ud)
     e->rc_api = vox_api(call, "foobar", &reply);
     copy(e->api_text, sizeof e->api_text, reply ? vox_msg_reply_text(reply) : NULL);
     vox_msg_free(reply);
-    e->rc_exec = exec_app(call, "answer", NULL, NULL, NULL);
+    reply = NULL;
+    e->rc_exec = exec_app(call, "answer", NULL, NULL, &reply);
+    copy(e->exec_text, sizeof e->exec_text, reply ? vox_msg_reply_text(reply) : NULL);
+    vox_msg_free(reply);
+    reply = NULL;
     e->rc_update = vox_call_update(call);
     copy(e->foo, sizeof e->foo, vox_call_variable(call, "foo"));
     copy(e->state, sizeof e->state, vox_event_get(vox_call_data(call), "Channel-State"));
@@ -580,6 +585,7 @@ static void test_err_and_update(void **state)
     assert_int_equal(e.rc_api, VOX_EREPLY);
     assert_string_equal(e.api_text, "-ERR foobar Command not found!\n");
     assert_int_equal(e.rc_exec, VOX_EREPLY);
+    assert_string_equal(e.exec_text, "-ERR invalid session id [x]"); /* the refusal's text */
     assert_int_equal(e.rc_update, 0);
     assert_string_equal(e.foo, "baz qux");
     assert_string_equal(e.state, "CS_EXECUTE");

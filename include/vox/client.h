@@ -64,7 +64,7 @@ VOX_EXPORT void vox_close(vox_client *c);
 VOX_EXPORT int vox_api(vox_client *c, const char *cmd, vox_msg **reply);
 /* `bgapi <cmd>`, waiting for its BACKGROUND_JOB: *result is that event's
  * message (its body the output). Errors as vox_api (VOX_EREPLY when the
- * bgapi command itself was refused; *result NULL then). */
+ * bgapi command itself was refused: *result is then the -ERR reply). */
 VOX_EXPORT int vox_bgapi(vox_client *c, const char *cmd, vox_msg **result);
 /* Any command serialized with a vox_cmd_* function; *reply is its
  * command/reply (may be NULL when not wanted). VOX_EREPLY on -ERR (reply set). */
@@ -77,8 +77,9 @@ VOX_EXPORT int vox_sendevent(vox_client *c, const char *name, const vox_header *
                              size_t nheaders, const char *body, size_t body_len, vox_msg **reply);
 /* Run an application and wait until it completes (see vox_conn_execute):
  * *complete is the CHANNEL_EXECUTE_COMPLETE message (may be NULL when not
- * wanted). VOX_EHANGUP when the channel hung up before it ran, VOX_EREPLY,
- * VOX_ETIMEDOUT, VOX_ECLOSED. Inbound, x->uuid is required and the events
+ * wanted). VOX_EHANGUP when the channel hung up before it ran, VOX_EREPLY
+ * (the sendmsg was refused: *complete is then the -ERR reply, read it with
+ * vox_msg_reply_text), VOX_ETIMEDOUT, VOX_ECLOSED. Inbound, x->uuid is required and the events
  * of that channel must be subscribed (e.g. `myevents <uuid>` or the events
  * CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE CHANNEL_HANGUP). */
 VOX_EXPORT int vox_exec(vox_client *c, const vox_execute *x, vox_msg **complete);

@@ -223,6 +223,11 @@ VOX_EXPORT int vox_conn_command(vox_conn *c, const vox_buf *buf, uint32_t timeou
 VOX_EXPORT int vox_conn_execute(vox_conn *c, const vox_execute *x, char *uuid_out,
                                 size_t uuid_out_size, uint32_t timeout_ms, vox_exec_cb cb,
                                 void *userdata);
+/* Inside a completion callback, the reply that completed the request: the
+ * -ERR of a refused execute or bgapi (whose callbacks carry no event), or
+ * the reply given to a vox_reply_cb. NULL anywhere else. Borrowed until the
+ * callback returns (take a vox_msg_ref to keep it). */
+VOX_EXPORT const vox_msg *vox_conn_reply(const vox_conn *c);
 /* Hook an event by name ("CHANNEL_ANSWER"), by CUSTOM subclass
  * ("sofia::register"), or every event (name NULL). Hooks run in the order
  * they were added, before on_event. Returns 0, VOX_EINVAL, VOX_ENOMEM. */

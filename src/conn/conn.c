@@ -175,6 +175,11 @@ void *vox_conn_userdata(const vox_conn *c)
 {
     return c->o.userdata;
 }
+const vox_msg *vox_conn_reply(const vox_conn *c)
+{
+    return c ? c->cur_reply : NULL;
+}
+
 int vox_conn_error(const vox_conn *c)
 {
     return c->ended ? c->reason : 0;

@@ -90,6 +90,7 @@ struct vox_conn {
     int eof_held;    /* an EOF arrived while paused */
     vox_buf held_in;
     int wants_dirty; /* tell the driver (on_wants) when depth drops to 0 */
+    const vox_msg *cur_reply; /* vox_conn_reply, during a completion callback */
     int free_pending;
     int ended; /* reading has ended */
     int reason;

@@ -96,6 +96,8 @@ void vox__op_complete(vox_conn *c, vox__op *op, int status, const vox_msg *msg, 
     vox_msg *last = op->last;
     op->last = NULL;
     void *ud = op->ud;
+    const vox_msg *outer = c->cur_reply; /* callbacks may nest */
+    c->cur_reply = msg;
     switch (op->kind) {
     case VOX__OP_CMD:
         if (op->cb.reply)
@@ -110,6 +112,7 @@ void vox__op_complete(vox_conn *c, vox__op *op, int status, const vox_msg *msg, 
             op->cb.job(c, status, ev, ud);
         break;
     }
+    c->cur_reply = outer;
     vox_msg_free(last);
     vox__op_release(c, op);
 }

@@ -277,9 +277,11 @@ static void on_reply(vox_conn *conn, int status, const vox_msg *reply, void *ud)
 static void on_ev(vox_conn *conn, int status, const vox_event *ev, void *ud)
 {
     waiter *w = ud;
+    /* a refused execute or bgapi has no event: hand out the -ERR reply */
+    const vox_msg *m = ev ? vox_event_msg(ev) : vox_conn_reply(conn);
     w->status = status;
-    if (ev && !w->msg)
-        w->msg = vox_msg_ref(vox_event_msg(ev));
+    if (m && !w->msg)
+        w->msg = vox_msg_ref((vox_msg *)m);
     w->done = 1;
 }
 
