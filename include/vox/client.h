@@ -90,7 +90,8 @@ VOX_EXPORT int vox_exec(vox_client *c, const vox_execute *x, vox_msg **complete)
  * connection ended and no event is left. Inbound clients only (VOX_ESTATE
  * on a call: use hooks). */
 VOX_EXPORT int vox_next_event(vox_client *c, uint32_t timeout_ms, vox_msg **ev);
-/* Events dropped because the queue was full. */
+/* Events dropped because the queue was full (or, rarely, could not grow for
+ * lack of memory). */
 VOX_EXPORT uint64_t vox_dropped_events(const vox_client *c);
 
 /* Hooks (see vox_conn_hook): they run inside whichever blocking call is
