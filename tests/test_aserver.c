@@ -14,6 +14,7 @@
 #include <vox/uv.h>
 
 #include "util/testutil.h"
+#include "util/capture.h"
 #include "util/fakefs.h"
 
 #define WAIT_MS 5000
@@ -117,57 +118,6 @@ static void stop(uint32_t drain_ms)
 
 /* ------------------------------------------------------------ captures */
 
-/* The frames of a capture, and strings made from them, freed together. */
-typedef struct capture {
-    char **f;
-    size_t n;
-    char *keep[64];
-    size_t nkeep;
-} capture;
-
-static void cap_load(capture *c, const char *name)
-{
-    size_t len;
-    char *raw = tu_fixture(name, &len);
-    memset(c, 0, sizeof *c);
-    c->f = fs_frames(raw, len, &c->n);
-    free(raw);
-}
-
-static void cap_free(capture *c)
-{
-    fs_frames_free(c->f);
-    for (size_t i = 0; i < c->nkeep; i++)
-        free(c->keep[i]);
-}
-
-/* Frame i with its Application-UUID (every occurrence) replaced by the
- * ${event-uuid} placeholder: fakefs puts back the Event-UUID of the sendmsg
- * it just read, which has the same length, so Content-Length still holds. */
-static const char *with_event_uuid(capture *c, size_t i)
-{
-    const char *f = c->f[i], *tag = strstr(f, "Application-UUID: ");
-    assert_non_null(tag);
-    char uuid[37];
-    memcpy(uuid, tag + 18, 36);
-    uuid[36] = '\0';
-    char *out = calloc(1, strlen(f) + 1);
-    assert_non_null(out);
-    size_t o = 0;
-    for (const char *p = f; *p;) {
-        if (!strncmp(p, uuid, 36)) {
-            memcpy(out + o, "${event-uuid}", 13);
-            o += 13;
-            p += 36;
-        } else {
-            out[o++] = *p++;
-        }
-    }
-    assert_true(c->nkeep < 64);
-    c->keep[c->nkeep++] = out;
-    return out;
-}
-
 /* clang-format off */
 #define SEND(x) {FS_SEND, (x), 0}
 #define EXPECT(x) {FS_EXPECT, (x), 0}
@@ -177,17 +127,7 @@ static const char *with_event_uuid(capture *c, size_t i)
 #define HANDSHAKE(c)                                                                      \
     EXPECT("connect\n\n"), SEND((c)->f[0]), EXPECT("myevents"), SEND((c)->f[1]),         \
         EXPECT("linger"), SEND((c)->f[2])
-
-/* Frames of outbound_9101_linger_forever_then_exit (see fixtures/README.md). */
-enum {
-    F_OK1 = 3, F_PARK = 4, F_OK2 = 5, F_OK3 = 6, F_OK4 = 7, F_EXEC_ANSWER = 8, F_ANSWER = 9,
-    F_DONE_ANSWER = 10, F_EXEC_PLAY = 11, F_DONE_PLAY = 12, F_EXEC_SET = 13, F_DONE_SET = 14,
-    F_EXEC_HANGUP = 15, F_HANGUP = 16, F_DONE_HANGUP = 17, F_UNPARK = 18, F_DONE_SOCKET = 19,
-    F_STATE1 = 20, F_STATE2 = 21, F_HANGUP_COMPLETE = 22, F_LINGER = 23, F_BYE = 24,
-    F_DISCONNECT = 25, F_COUNT = 26
-};
 /* clang-format on */
-#define LINGER_CAPTURE "outbound_9101_linger_forever_then_exit.s2c.raw"
 
 static const char API_DONE[] = "Content-Type: api/response\nContent-Length: 5\n\ndone\n";
 
@@ -351,18 +291,18 @@ static void test_session(void **state)
         EXPECT("sendmsg"),
         SEND(c.f[F_OK1]),
         SEND(c.f[F_PARK]),
-        SEND(with_event_uuid(&c, F_EXEC_ANSWER)),
+        SEND(cap_with_event_uuid(&c, F_EXEC_ANSWER)),
         SEND(c.f[F_ANSWER]),
-        SEND(with_event_uuid(&c, F_DONE_ANSWER)),
+        SEND(cap_with_event_uuid(&c, F_DONE_ANSWER)),
         EXPECT("sendmsg"),
         SEND(c.f[F_OK2]),
-        SEND(with_event_uuid(&c, F_EXEC_PLAY)),
-        SEND(with_event_uuid(&c, F_DONE_PLAY)),
+        SEND(cap_with_event_uuid(&c, F_EXEC_PLAY)),
+        SEND(cap_with_event_uuid(&c, F_DONE_PLAY)),
         EXPECT("sendmsg"),
         SEND(c.f[F_OK4]),
-        SEND(with_event_uuid(&c, F_EXEC_HANGUP)),
+        SEND(cap_with_event_uuid(&c, F_EXEC_HANGUP)),
         SEND(c.f[F_HANGUP]),
-        SEND(with_event_uuid(&c, F_DONE_HANGUP)),
+        SEND(cap_with_event_uuid(&c, F_DONE_HANGUP)),
         EXPECT("api echo done"),
         SEND(API_DONE),
         SEND(c.f[F_UNPARK]),
@@ -921,14 +861,14 @@ static void test_many_sessions(void **state)
         HANDSHAKE(&c),
         EXPECT("sendmsg"),
         SEND(c.f[F_OK1]),
-        SEND(with_event_uuid(&c, F_EXEC_ANSWER)),
+        SEND(cap_with_event_uuid(&c, F_EXEC_ANSWER)),
         SEND(c.f[F_ANSWER]),
-        SEND(with_event_uuid(&c, F_DONE_ANSWER)),
+        SEND(cap_with_event_uuid(&c, F_DONE_ANSWER)),
         EXPECT("sendmsg"),
         SEND(c.f[F_OK4]),
-        SEND(with_event_uuid(&c, F_EXEC_HANGUP)),
+        SEND(cap_with_event_uuid(&c, F_EXEC_HANGUP)),
         SEND(c.f[F_HANGUP]),
-        SEND(with_event_uuid(&c, F_DONE_HANGUP)),
+        SEND(cap_with_event_uuid(&c, F_DONE_HANGUP)),
         SEND(c.f[F_UNPARK]),
         SEND(c.f[F_DONE_SOCKET]),
         SEND(c.f[F_STATE1]),

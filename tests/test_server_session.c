@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "util/testutil.h"
+#include "util/capture.h"
 #include "util/fakefs.h"
 
 #define WAIT_MS 5000
@@ -32,7 +33,6 @@
 #define U1 "c0ffee00-0000-4000-8000-0000000000a1"
 #define U2 "c0ffee00-0000-4000-8000-0000000000a2"
 #define U3 "c0ffee00-0000-4000-8000-0000000000a3"
-#define LINGER_CAPTURE "outbound_9101_linger_forever_then_exit.s2c.raw"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -117,38 +117,6 @@ static int setup(void **state)
     return 0;
 }
 
-/* Capture frames and the strings made for one script, freed together. */
-typedef struct capture {
-    char **f;
-    size_t n;
-    char *keep[64];
-    size_t nkeep;
-} capture;
-
-static void cap_load(capture *c, const char *name)
-{
-    size_t len;
-    char *raw = tu_fixture(name, &len);
-    memset(c, 0, sizeof *c);
-    c->f = fs_frames(raw, len, &c->n);
-    free(raw);
-}
-
-static const char *cap_keep(capture *c, char *s)
-{
-    assert_non_null(s);
-    assert_true(c->nkeep < sizeof c->keep / sizeof c->keep[0]);
-    c->keep[c->nkeep++] = s;
-    return s;
-}
-
-static void cap_free(capture *c)
-{
-    fs_frames_free(c->f);
-    for (size_t i = 0; i < c->nkeep; i++)
-        free(c->keep[i]);
-}
-
 /* Frame i with its Application-UUID replaced by uuid (same length, so the
  * Content-Length still holds). */
 static const char *with_app_uuid(capture *c, size_t i, const char *uuid)
@@ -230,11 +198,6 @@ static void add_probe_hook(vox_call *call)
     SEND(probe_event((c), (name))), EXPECT(probe_marker((c), (name))), SEND(probe_reply((c), (name)))
 
 /* Frames of LINGER_CAPTURE (see fixtures/README.md). */
-enum {
-    F_OK1 = 3, F_PARK = 4, F_OK2 = 5, F_EXEC_ANSWER = 8, F_ANSWER = 9, F_DONE_ANSWER = 10,
-    F_EXEC_PLAY = 11, F_DONE_PLAY = 12, F_HANGUP = 16, F_STATE1 = 20,
-    F_HANGUP_COMPLETE = 22, F_LINGER = 23, F_DISCONNECT = 25, F_COUNT = 26
-};
 /* clang-format on */
 
 static const char ERR_REPLY[] =
