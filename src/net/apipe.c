@@ -8,8 +8,7 @@
 #include <unistd.h>
 
 #include "async_int.h"
-
-#define READ_CHUNK ((size_t)64 * 1024)
+#include "net_int.h"
 
 struct vox__apipe {
     vox_watch *w;
@@ -65,69 +64,21 @@ static void finish(vox__apipe *p)
         p->on_gone(p, vox_conn_error(p->conn), p->ud);
 }
 
-/* A transport error: a reset peer is a drop, anything else a system error. */
-static void io_failed(vox__apipe *p)
-{
-    int e = errno;
-    int dropped = e == EPIPE || e == ECONNRESET || e == ENOTCONN;
-    vox_conn_abort(p->conn, dropped ? VOX_ECLOSED : VOX_ESYS);
-    errno = e;
-}
-
 static int ended(const vox__apipe *p)
 {
     return p->gone || (vox_conn_wants(p->conn) & VOX_WANT_CLOSE);
-}
-
-static void flush_output(vox__apipe *p)
-{
-    const char *data;
-    size_t len;
-
-    while (!ended(p) && (data = vox_conn_output(p->conn, &len)) && len) {
-        /* MSG_NOSIGNAL: a peer that went away is an error, not a SIGPIPE. */
-        ssize_t n = send(p->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
-        if (n < 0) {
-            io_failed(p);
-            return;
-        }
-        vox_conn_consume(p->conn, (size_t)n);
-    }
-    if (!ended(p) && (vox_conn_wants(p->conn) & VOX_WANT_SHUTDOWN) && !p->shut) {
-        shutdown(p->fd, SHUT_WR);
-        p->shut = 1;
-    }
 }
 
 /* Reads until the socket is dry (or the end). The buffer lives for one
  * wake-up only, so thousands of idle pipes hold no read buffers. */
 static void read_input(vox__apipe *p)
 {
-    char *buf = vox__malloc(READ_CHUNK);
+    char *buf = vox__malloc(VOX__READ_CHUNK);
     if (!buf) {
         vox_conn_abort(p->conn, VOX_ENOMEM);
         return;
     }
-    while (!ended(p)) {
-        ssize_t n = recv(p->fd, buf, READ_CHUNK, MSG_DONTWAIT);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
-        if (n < 0) {
-            io_failed(p);
-            break;
-        }
-        if (n == 0) {
-            vox_conn_eof(p->conn);
-            break;
-        }
-        vox_conn_feed(p->conn, buf, (size_t)n);
-    }
+    vox__io_read(p->fd, p->conn, buf, VOX__READ_CHUNK, 0, &p->gone);
     vox__free(buf);
 }
 
@@ -161,7 +112,7 @@ static void pump(vox__apipe *p)
     if (p->gone)
         return;
     vox_conn_tick(p->conn, now_ms(p));
-    flush_output(p);
+    vox__io_flush(p->fd, p->conn, &p->shut, &p->gone);
     if (ended(p)) {
         finish(p);
         return;

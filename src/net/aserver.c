@@ -327,8 +327,7 @@ int vox_aserver_start(vox_aserver **out, const vox_loop *loop, const vox_aserver
     s->loop = *loop;
     s->o = *opts;
     set_defaults(&s->o);
-    s->host = vox__strdup(s->o.host ? s->o.host : "127.0.0.1");
-    int rc = s->host ? vox__allow_copy(&s->allow, s->o.allow) : VOX_ENOMEM;
+    int rc = vox__listen_copy(&s->host, &s->allow, s->o.host, s->o.allow);
     s->o.host = s->host;
     s->o.allow = (const char *const *)s->allow;
     if (!rc)

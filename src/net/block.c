@@ -20,60 +20,6 @@ uint64_t vox__now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* A transport error: a reset peer is a drop, anything else a system error. */
-static void io_failed(vox_client *c)
-{
-    int dropped = errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN;
-    vox_conn_abort(c->conn, dropped ? VOX_ECLOSED : VOX_ESYS);
-}
-
-/* Writes what the socket takes now. */
-static void flush_output(vox_client *c)
-{
-    size_t len;
-    const char *p;
-
-    while ((p = vox_conn_output(c->conn, &len)) && len) {
-        /* MSG_NOSIGNAL: a peer that went away is an error, not a SIGPIPE. */
-        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
-        if (n < 0) {
-            io_failed(c);
-            return;
-        }
-        vox_conn_consume(c->conn, (size_t)n);
-    }
-    if ((vox_conn_wants(c->conn) & VOX_WANT_SHUTDOWN) && !c->shut) {
-        shutdown(c->fd, SHUT_WR);
-        c->shut = 1;
-    }
-}
-
-static void read_chunks(vox_client *c, const int *done, char *buf)
-{
-    for (int i = 0; i < READS_PER_WAKE && !*done; i++) {
-        ssize_t n = recv(c->fd, buf, VOX__READ_CHUNK, MSG_DONTWAIT);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
-        if (n < 0) {
-            io_failed(c);
-            return;
-        }
-        if (n == 0) {
-            vox_conn_eof(c->conn);
-            return;
-        }
-        vox_conn_feed(c->conn, buf, (size_t)n);
-        if (vox_conn_wants(c->conn) & VOX_WANT_CLOSE)
-            return;
-    }
-}
-
 /* Reads what is there and feeds it; stops early when *done or the end. A
  * blocking request made inside a hook reads while the outer feed still works
  * through c->rbuf: such a nested read gets a buffer of its own. */
@@ -88,7 +34,7 @@ static int read_input(vox_client *c, const int *done)
         return VOX_ENOMEM;
     }
     c->feeding++;
-    read_chunks(c, done, buf);
+    vox__io_read(c->fd, c->conn, buf, VOX__READ_CHUNK, READS_PER_WAKE, done);
     c->feeding--;
     if (nested)
         vox__free(buf);
@@ -135,7 +81,7 @@ int vox__block_run(vox_client *c, const int *done, uint64_t deadline)
             return 0;
         if (vox_conn_wants(c->conn) & VOX_WANT_CLOSE)
             return VOX_ECLOSED;
-        flush_output(c);
+        vox__io_flush(c->fd, c->conn, &c->shut, NULL);
         if (*done || (vox_conn_wants(c->conn) & VOX_WANT_CLOSE))
             continue;
         /* One pass at least, so a deadline of "now" still polls once. */

@@ -68,8 +68,22 @@ VOX__HIDDEN int vox__block_drain(vox_client *c, uint64_t deadline);
 VOX__HIDDEN void vox__peer_text(const struct sockaddr_storage *sa, socklen_t len, char *out,
                                 size_t size);
 VOX__HIDDEN int vox__allow_copy(char ***out, const char *const *allow);
+/* The servers' own copies of their host (default 127.0.0.1) and allow-list;
+ * *host and *allow are set even on failure (free them as usual). */
+VOX__HIDDEN int vox__listen_copy(char **host, char ***allow, const char *h, const char *const *a);
 VOX__HIDDEN void vox__allow_free(char **allow);
 VOX__HIDDEN int vox__allowed(char *const *allow, const char *peer);
+
+/* Bytes between a non-blocking socket and its engine (block.c, apipe.c).
+ * vox__io_flush writes what the socket takes now, then shuts the write side
+ * down when the engine asks (*shut records it); vox__io_read reads into buf
+ * and feeds, up to max reads (0: until the socket is dry). Both stop when
+ * *stop (may be NULL) becomes nonzero or reading has ended; a transport
+ * error aborts the engine (VOX_ECLOSED for a reset peer, else VOX_ESYS). */
+VOX__HIDDEN void vox__io_failed(vox_conn *c);
+VOX__HIDDEN void vox__io_flush(int fd, vox_conn *c, int *shut, const int *stop);
+VOX__HIDDEN void vox__io_read(int fd, vox_conn *c, char *buf, size_t size, int max,
+                              const int *stop);
 
 /* Sockets: connect with a deadline (host name or address), listen.
  * (vox__tcp_connect: VOX_ESYS with errno on failure, VOX_ETIMEDOUT; the fd

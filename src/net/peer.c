@@ -37,6 +37,13 @@ int vox__allow_copy(char ***out, const char *const *allow)
     return 0;
 }
 
+int vox__listen_copy(char **host, char ***allow, const char *h, const char *const *a)
+{
+    *allow = NULL;
+    *host = vox__strdup(h ? h : "127.0.0.1");
+    return *host ? vox__allow_copy(allow, a) : VOX_ENOMEM;
+}
+
 void vox__allow_free(char **allow)
 {
     for (char **a = allow; a && *a; a++)

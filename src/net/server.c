@@ -303,8 +303,7 @@ static int server_new(vox_server **out, const vox_server_opts *opts, vox_call_fn
     s->fn = fn;
     s->userdata = userdata;
     set_defaults(&s->o);
-    s->host = vox__strdup(s->o.host ? s->o.host : "127.0.0.1");
-    int rc = s->host ? vox__allow_copy(&s->allow, s->o.allow) : VOX_ENOMEM;
+    int rc = vox__listen_copy(&s->host, &s->allow, s->o.host, s->o.allow);
     s->o.host = s->host;
     s->o.allow = (const char *const *)s->allow;
     if (!rc)
