@@ -16,7 +16,11 @@
  *
  * Thread rules: a vox_client is used by one thread at a time; hooks run on
  * that thread. Errors are the VOX_E* codes; on error *reply stays NULL
- * unless said otherwise.
+ * unless said otherwise. Every vox_msg handed out is the caller's reference
+ * (free with vox_msg_free); it stays valid after vox_close. Out-pointers for
+ * messages may be NULL when the message is not wanted. Blocking requests
+ * never return VOX_ESYS: a transport failure ends the connection and they
+ * return VOX_ECLOSED; a timeout (VOX_ETIMEDOUT) leaves it usable.
  */
 #ifndef VOX_CLIENT_H
 #define VOX_CLIENT_H
@@ -32,9 +36,11 @@ typedef struct vox_client vox_client;
 typedef struct vox_client vox_call;
 
 typedef struct vox_client_opts {
-    const char *host;            /* default "127.0.0.1" (a name or an IPv4/IPv6 address) */
+    const char *host;            /* default "127.0.0.1" (a name or an IPv4/IPv6 address;
+                                  * "" is refused) */
     uint16_t port;               /* default 8021 */
-    const char *password;        /* default "ClueCon"; user@domain:password -> userauth */
+    const char *password;        /* default "ClueCon"; user@domain:password -> userauth
+                                  * ("" is refused) */
     uint32_t connect_timeout_ms; /* TCP connect plus handshake; default 5000 */
     uint32_t command_timeout_ms; /* each command, bgapi job and execute; default 30000;
                                   * UINT32_MAX waits forever */
@@ -44,67 +50,90 @@ typedef struct vox_client_opts {
     size_t nfilters;
     size_t max_queued_events; /* events kept for vox_next_event; default 10000,
                                * older ones are dropped (counted) past it */
-    const vox_limits *limits;
+    const vox_limits *limits;    /* NULL: defaults */
 } vox_client_opts;
 
-/* Connect, authenticate, subscribe. opts may be NULL (all defaults).
- * Errors: VOX_EINVAL, VOX_ENOMEM, VOX_ESYS (name lookup, socket or connect
+/* Connect, authenticate, subscribe. opts may be NULL (all defaults); it is
+ * read during the call only (what must outlive it is copied). Errors:
+ * VOX_EINVAL (out NULL, host or password "", events or filters as refused by
+ * vox_conn_new), VOX_ENOMEM, VOX_ESYS (name lookup, socket or connect
  * failed: see errno), VOX_ETIMEDOUT, VOX_EAUTH (wrong password), VOX_EACCESS
  * (refused by FreeSWITCH's ACL), VOX_EREPLY (a subscription or filter was
- * refused), VOX_ECLOSED, VOX_EPROTO. *out is set only on success; free
- * with vox_close. */
+ * refused), VOX_ECLOSED, VOX_EPROTO, VOX_ELIMIT. *out is set only on
+ * success; free with vox_close. */
 VOX_EXPORT int vox_connect(vox_client **out, const vox_client_opts *opts);
-/* Close and free (legal after any error). Queued events are freed. */
+/* Close and free (legal after any error; NULL is ignored). Queued events
+ * are freed. Never from inside a hook (end the connection there with
+ * vox_conn_close(vox_client_conn(c), 0)), and never on a vox_call: the
+ * server frees it. */
 VOX_EXPORT void vox_close(vox_client *c);
 
 /* `api <cmd>` (cmd holds the arguments: "uuid_kill abc"). *reply is the
  * api/response (caller frees with vox_msg_free). 0, or VOX_EREPLY when its
- * body starts with -ERR or -USAGE (*reply is set then too), VOX_EINVAL
- * (CR/LF in cmd), VOX_ETIMEDOUT, VOX_ECLOSED, VOX_ENOMEM. */
+ * body starts with -ERR or -USAGE (*reply is set then too), VOX_EINVAL (c
+ * NULL, cmd NULL, empty or with CR/LF), VOX_ETIMEDOUT (command_timeout_ms),
+ * VOX_ECLOSED, VOX_ENOMEM. */
 VOX_EXPORT int vox_api(vox_client *c, const char *cmd, vox_msg **reply);
 /* `bgapi <cmd>`, waiting for its BACKGROUND_JOB: *result is that event's
- * message (its body the output). Errors as vox_api (VOX_EREPLY when the
- * bgapi command itself was refused: *result is then the -ERR reply). */
+ * message (the event's body is the output; 0 even when it starts with
+ * -ERR). Errors as vox_api (VOX_EREPLY when the bgapi command itself was
+ * refused: *result is then the -ERR reply). The job's event must be
+ * subscribed (vox_connect does so); command_timeout_ms covers the reply and
+ * the job. */
 VOX_EXPORT int vox_bgapi(vox_client *c, const char *cmd, vox_msg **result);
-/* Any command serialized with a vox_cmd_* function; *reply is its
- * command/reply (may be NULL when not wanted). VOX_EREPLY on -ERR (reply set). */
+/* Any one command serialized with a vox_cmd_* function; *reply is its
+ * reply (may be NULL when not wanted). VOX_EREPLY on -ERR (reply set); other
+ * errors as vox_api (VOX_EINVAL: cmd NULL or empty). */
 VOX_EXPORT int vox_command(vox_client *c, const vox_buf *cmd, vox_msg **reply);
-/* `sendmsg [uuid]` with headers and body. */
+/* `sendmsg [uuid]` with headers and body (checked as vox_cmd_sendmsg
+ * checks them: VOX_EINVAL); reply and errors as vox_command. */
 VOX_EXPORT int vox_sendmsg(vox_client *c, const char *uuid, const vox_header *headers,
                            size_t nheaders, const char *body, size_t body_len, vox_msg **reply);
-/* `sendevent <name>` with headers and body. */
+/* `sendevent <name>` with headers and body (checked as vox_cmd_sendevent
+ * checks them: VOX_EINVAL); reply and errors as vox_command. */
 VOX_EXPORT int vox_sendevent(vox_client *c, const char *name, const vox_header *headers,
                              size_t nheaders, const char *body, size_t body_len, vox_msg **reply);
 /* Run an application and wait until it completes (see vox_conn_execute):
  * *complete is the CHANNEL_EXECUTE_COMPLETE message (may be NULL when not
  * wanted). VOX_EHANGUP when the channel hung up before it ran, VOX_EREPLY
  * (the sendmsg was refused: *complete is then the -ERR reply, read it with
- * vox_msg_reply_text), VOX_ETIMEDOUT, VOX_ECLOSED. Inbound, x->uuid is required and the events
- * of that channel must be subscribed (e.g. `myevents <uuid>` or the events
+ * vox_msg_reply_text), VOX_ETIMEDOUT, VOX_ECLOSED, VOX_ENOMEM, VOX_EINVAL (c
+ * or x NULL, inbound without x->uuid, or as vox_conn_execute). x is read
+ * during the call only; event_lock is the caller's choice (vox/app.h's
+ * helpers set it). Inbound, x->uuid is required and the events of that
+ * channel must be subscribed (e.g. `myevents <uuid>` or the events
  * CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE CHANNEL_HANGUP). */
 VOX_EXPORT int vox_exec(vox_client *c, const vox_execute *x, vox_msg **complete);
 
-/* The next queued event, waiting up to timeout_ms (0: do not wait,
- * UINT32_MAX: forever). *ev is a message whose vox_msg_event is the event;
- * caller frees. VOX_ETIMEDOUT when none came, VOX_ECLOSED when the
- * connection ended and no event is left. Inbound clients only (VOX_ESTATE
- * on a call: use hooks). */
+/* The next queued event, oldest first, waiting up to timeout_ms (0: take
+ * what the socket already holds, do not wait; UINT32_MAX: forever); hooks
+ * run meanwhile. *ev is a message whose vox_msg_event is the event; caller
+ * frees. VOX_ETIMEDOUT when none came, VOX_ECLOSED when the connection ended
+ * and no event is left, VOX_EINVAL (c or ev NULL), VOX_ESYS or VOX_ENOMEM
+ * (poll or a read buffer failed: the connection has ended). Inbound clients
+ * only (VOX_ESTATE on a call: use hooks). */
 VOX_EXPORT int vox_next_event(vox_client *c, uint32_t timeout_ms, vox_msg **ev);
 /* Events dropped because the queue was full (or, rarely, could not grow for
- * lack of memory). */
+ * lack of memory); 0 for NULL. */
 VOX_EXPORT uint64_t vox_dropped_events(const vox_client *c);
 
-/* Hooks (see vox_conn_hook): they run inside whichever blocking call is
- * waiting when the event arrives, and for a call after the call function
- * returned, until the session ends. */
+/* Hooks (see vox_conn_hook; errors as there, VOX_EINVAL for a NULL c): they
+ * run inside whichever blocking call is waiting when the event arrives, and
+ * for a call after the call function returned, until the session ends — so
+ * a call's hook userdata must outlive the call function (not its stack). */
 VOX_EXPORT int vox_hook(vox_client *c, const char *name, vox_event_cb cb, void *userdata);
 
-/* The engine underneath (for its accessors); borrowed. */
+/* The engine underneath (for its accessors), NULL for a NULL c; borrowed
+ * until vox_close (for a call: until the call function returns). Do not free
+ * it; its opts callbacks and userdata are the library's. */
 VOX_EXPORT vox_conn *vox_client_conn(vox_client *c);
-/* Half-close (see vox_conn_disconnect); the session ends when FreeSWITCH
- * closes. 0 or VOX_ECLOSED. */
+/* Half-close (see vox_conn_disconnect): the queued output is written and
+ * the write side shut down now, without waiting (hooks may run inside); the
+ * session ends when FreeSWITCH closes. 0, VOX_EINVAL (c NULL), VOX_ECLOSED
+ * (reading has ended, or already disconnecting), VOX_ESYS (poll failed). */
 VOX_EXPORT int vox_disconnect(vox_client *c);
-/* 1 while the connection is usable (reading has not ended). */
+/* 1 while reading has not ended (0 for NULL). After vox_disconnect it stays
+ * 1 until FreeSWITCH closes, though requests already fail with VOX_ECLOSED. */
 VOX_EXPORT int vox_is_open(const vox_client *c);
 
 #ifdef __cplusplus

@@ -7,6 +7,10 @@
  * the vox_event inside it) may be handed to another thread, but is read by
  * one thread at a time: event values are decoded lazily, in memory the
  * message owns. Reference counting (vox_msg_ref/vox_msg_free) is atomic.
+ * The serializers and vox_url_decode are pure and thread-safe.
+ *
+ * NULL: every vox_msg_* and vox_event_* accessor accepts a NULL msg or ev
+ * and answers as for an empty one (NULL, "", 0 or VOX_EINVAL).
  */
 #ifndef VOX_PROTO_H
 #define VOX_PROTO_H
@@ -53,12 +57,13 @@ typedef struct vox_msg vox_msg;
 /* The event view of a message (see below). Lives inside its vox_msg. */
 typedef struct vox_event vox_event;
 
-/* Take another reference; returns msg. */
+/* Take another reference; returns msg (NULL stays NULL). */
 VOX_EXPORT vox_msg *vox_msg_ref(vox_msg *msg);
 /* Drop a reference; the last one frees the message and its event view.
  * NULL is ignored. */
 VOX_EXPORT void vox_msg_free(vox_msg *msg);
 
+/* The Content-Type as an enum (VOX_CT_UNKNOWN when absent or unknown). */
 VOX_EXPORT vox_content_type vox_msg_type(const vox_msg *msg);
 /* The Content-Type header as sent, "" when absent. Borrowed from msg. */
 VOX_EXPORT const char *vox_msg_content_type(const vox_msg *msg);
@@ -66,7 +71,8 @@ VOX_EXPORT const char *vox_msg_content_type(const vox_msg *msg);
  * sent (not URL-decoded), or NULL. Borrowed from msg. */
 VOX_EXPORT const char *vox_msg_header(const vox_msg *msg, const char *name);
 /* Number of headers in the header block, and the i-th of them in wire
- * order (VOX_EINVAL when i is out of range). Borrowed from msg. */
+ * order (0, or VOX_EINVAL when i is out of range; NULL out-pointers are
+ * allowed). Borrowed from msg. */
 VOX_EXPORT size_t vox_msg_header_count(const vox_msg *msg);
 VOX_EXPORT int vox_msg_header_at(const vox_msg *msg, size_t i, const char **name,
                                  const char **value);
@@ -76,7 +82,7 @@ VOX_EXPORT const char *vox_msg_body(const vox_msg *msg, size_t *len);
 /* The reply text: Reply-Text of a command/reply (URL-decoded when the reply
  * is the outbound connect reply, whose text is "+OK\n"), or the body of an
  * api/response as sent (it usually ends with a newline). NULL for other
- * types. Borrowed from msg. */
+ * types and for a command/reply without Reply-Text. Borrowed from msg. */
 VOX_EXPORT const char *vox_msg_reply_text(const vox_msg *msg);
 /* 1 when the message is a command/reply or api/response whose text starts
  * with "-ERR" (or "-USAGE"), else 0. */
@@ -103,9 +109,10 @@ VOX_EXPORT const char *vox_event_name(const vox_event *ev);
 VOX_EXPORT const char *vox_event_subclass(const vox_event *ev);
 /* The (first) value of header name, or NULL when absent. */
 VOX_EXPORT const char *vox_event_get(const vox_event *ev, const char *name);
-/* Number of distinct headers, and the i-th one in wire order with its
- * (first) value and how many values it has. NULL out-pointers are allowed.
- * VOX_EINVAL when i is out of range. */
+/* Number of headers (a name repeated in the event counts once per
+ * occurrence; vox_event_get finds the first), and the i-th one in wire order
+ * with its (first) value and how many values it has. NULL out-pointers are
+ * allowed. 0, or VOX_EINVAL when i is out of range. */
 VOX_EXPORT size_t vox_event_header_count(const vox_event *ev);
 VOX_EXPORT int vox_event_header_at(const vox_event *ev, size_t i, const char **name,
                                    const char **value, size_t *nvalues);
@@ -121,8 +128,10 @@ VOX_EXPORT vox_msg *vox_event_msg(const vox_event *ev);
 
 typedef struct vox_parser vox_parser;
 
-/* Create a parser. limits may be NULL (defaults). *out is set on success.
- * Errors: VOX_EINVAL, VOX_ENOMEM. Free with vox_parser_free. */
+/* Create a parser. limits may be NULL (defaults); it is copied. *out is set
+ * on success. Errors: VOX_EINVAL (out NULL), VOX_ENOMEM. Free with
+ * vox_parser_free (NULL is ignored); the messages it handed out stay valid
+ * (they own their memory). */
 VOX_EXPORT int vox_parser_new(vox_parser **out, const vox_limits *limits);
 VOX_EXPORT void vox_parser_free(vox_parser *p);
 
@@ -135,17 +144,21 @@ VOX_EXPORT void vox_parser_free(vox_parser *p);
  *      sticky: every later call returns the same error (see
  *      vox_parser_error). VOX_ENOMEM is not sticky: the bytes *used says
  *      were consumed were kept, and repeating the call with the rest of the
- *      input (possibly none) goes on where it stopped.
- * The result does not depend on how the stream is split into calls. */
+ *      input (possibly none) goes on where it stopped. VOX_EINVAL (not
+ *      sticky, nothing consumed): p or msg NULL, or data NULL with len > 0.
+ * used may be NULL. The parser keeps no pointer into data. The result does
+ * not depend on how the stream is split into calls. */
 VOX_EXPORT int vox_parser_feed(vox_parser *p, const char *data, size_t len, size_t *used,
                                vox_msg **msg);
 /* The sticky error: a reason (static or parser-owned text, valid until the
- * next call on p) and the stream offset of the byte that caused it.
- * Returns the error code, 0 when there is none. */
+ * next call on p; NULL when there is no error) and the stream offset of the
+ * byte that caused it (0 when none); reason and offset may be NULL.
+ * Returns the error code, 0 when there is none, VOX_EINVAL for a NULL p. */
 VOX_EXPORT int vox_parser_error(const vox_parser *p, const char **reason, uint64_t *offset);
-/* Bytes consumed since creation. */
+/* Bytes consumed since creation (0 for NULL). */
 VOX_EXPORT uint64_t vox_parser_offset(const vox_parser *p);
-/* 1 when the parser holds part of a message (an EOF now would cut it). */
+/* 1 when the parser holds part of a message (an EOF now would cut it); 0
+ * otherwise and for NULL. */
 VOX_EXPORT int vox_parser_pending(const vox_parser *p);
 
 /* ------------------------------------------------------------ url-decoding */
@@ -153,13 +166,14 @@ VOX_EXPORT int vox_parser_pending(const vox_parser *p);
 /* Decode %XX escapes of src (len bytes) into dst, which has room for len+1
  * bytes; NUL-terminates and returns the decoded length. A '%' not followed by
  * two hex digits is copied as is. '+' is left as is (FreeSWITCH encodes a
- * space as %20). dst may equal src. */
+ * space as %20). dst may equal src; otherwise they must not overlap. */
 VOX_EXPORT size_t vox_url_decode(char *dst, const char *src, size_t len);
 
 /* ----------------------------------------------------------- serialization */
 
 /* A growable byte buffer the serializers append to. Zero-initialize it;
- * release with vox_buf_free. */
+ * release with vox_buf_free, which leaves it zeroed and reusable (NULL is
+ * ignored). data is the caller's to read; set len to 0 to reuse it. */
 typedef struct vox_buf {
     char *data;
     size_t len;
@@ -172,7 +186,7 @@ typedef enum vox_format {
     VOX_FMT_JSON,
     VOX_FMT_XML,
 } vox_format;
-/* "plain", "json", "xml". */
+/* "plain", "json", "xml"; "unknown" for any other value. Static string. */
 VOX_EXPORT const char *vox_format_name(vox_format fmt);
 
 /* FreeSWITCH drops the connection of a client whose command body is larger:
@@ -181,10 +195,17 @@ VOX_EXPORT const char *vox_format_name(vox_format fmt);
 
 /* Every serializer appends one complete command (ending with the empty
  * line) to b and returns 0, or returns an error and leaves b as it was:
- *   VOX_EINVAL  a required argument is NULL or empty, or a text that goes
- *               into a command line or header contains CR or LF;
+ *   VOX_EINVAL  b NULL, a required argument NULL or empty, an unknown fmt, or
+ *               a text that goes into a command line or header contains CR
+ *               or LF;
  *   VOX_ENOMEM  the buffer could not grow.
- * Optional arguments may be NULL. */
+ * Optional arguments may be NULL ("" counts as absent). b->data is
+ * NUL-terminated after success. Arguments are read during the call only.
+ * Caller headers (sendevent, sendmsg, execute) are checked strictly too:
+ * VOX_EINVAL for headers NULL with nheaders > 0, a name NULL, empty or
+ * holding ':', a value NULL, a CR/LF in either, a Content-Length header (the
+ * serializer writes it), body NULL with body_len > 0, or a body over
+ * VOX_MAX_COMMAND_BODY. */
 
 /* `auth <password>`; a password of the form user@domain:password makes
  * `userauth user@domain:password` instead. */
@@ -200,9 +221,10 @@ VOX_EXPORT int vox_cmd_event(vox_buf *b, vox_format fmt, const char *events);
 VOX_EXPORT int vox_cmd_nixevent(vox_buf *b, const char *events);
 /* `myevents [uuid] [fmt]` (fmt is written only when not plain). */
 VOX_EXPORT int vox_cmd_myevents(vox_buf *b, const char *uuid, vox_format fmt);
-/* `filter <header> <value>`. */
+/* `filter <header> <value>` (header without spaces; value required). */
 VOX_EXPORT int vox_cmd_filter(vox_buf *b, const char *header, const char *value);
-/* `filter delete <header> [value]`; header NULL means `filter delete all`. */
+/* `filter delete <header> [value]` (header without spaces); header NULL
+ * means `filter delete all` (value must then be NULL). */
 VOX_EXPORT int vox_cmd_filter_delete(vox_buf *b, const char *header, const char *value);
 /* `divert_events on|off`. */
 VOX_EXPORT int vox_cmd_divert_events(vox_buf *b, int on);
@@ -219,7 +241,8 @@ VOX_EXPORT int vox_cmd_line(vox_buf *b, const char *line);
  * added; the body may hold any bytes, up to VOX_MAX_COMMAND_BODY). */
 VOX_EXPORT int vox_cmd_sendevent(vox_buf *b, const char *name, const vox_header *headers,
                                  size_t nheaders, const char *body, size_t body_len);
-/* `sendmsg [uuid]` with headers and an optional body. */
+/* `sendmsg [uuid]` with headers and an optional body (Content-Length is
+ * added, no Content-Type: put one in headers when FreeSWITCH needs it). */
 VOX_EXPORT int vox_cmd_sendmsg(vox_buf *b, const char *uuid, const vox_header *headers,
                                size_t nheaders, const char *body, size_t body_len);
 
@@ -240,9 +263,13 @@ typedef struct vox_execute {
     size_t nheaders;
 } vox_execute;
 
-/* sendmsg with call-command: execute. */
+/* sendmsg with call-command: execute. VOX_EINVAL also: x NULL, x->app NULL
+ * or empty, x->loops < -1; with a multi-line arg (sent as a text/plain body)
+ * x->headers may not hold Content-Type either. x->event_uuid "" counts as
+ * absent. */
 VOX_EXPORT int vox_cmd_execute(vox_buf *b, const vox_execute *x);
-/* sendmsg with call-command: hangup and hangup-cause (cause may be NULL). */
+/* sendmsg with call-command: hangup and hangup-cause (uuid NULL: the
+ * socket's own channel; cause may be NULL). */
 VOX_EXPORT int vox_cmd_hangup(vox_buf *b, const char *uuid, const char *cause);
 
 #ifdef __cplusplus

@@ -7,8 +7,11 @@
  *
  * Only programs that include this header need libuv (link with -luv);
  * libvox itself does not. Each socket the library watches gets one
- * uv_poll_t and one uv_timer_t, closed and freed by libuv's close
- * callbacks. Everything runs on the loop's thread.
+ * uv_poll_t and one uv_timer_t, allocated with the C library's calloc (not
+ * vox_set_allocator's) and freed by libuv's close callbacks: after stopping
+ * the clients and servers, let the loop run (uv_run) until those callbacks
+ * ran before uv_loop_close. Everything runs on the loop's thread: call the
+ * async functions of vox/async.h from that thread only.
  */
 #ifndef VOX_UV_H
 #define VOX_UV_H
@@ -23,7 +26,8 @@ extern "C" {
 #endif
 
 /* One watched socket: the poll and timer handles, and the library's watch
- * (NULL once the library closed it: late callbacks stop here). */
+ * (NULL once the library closed it: late callbacks stop here). The
+ * adapter's own: not for use by programs. */
 typedef struct vox_uv_watch {
     uv_poll_t poll;
     uv_timer_t timer;
@@ -126,7 +130,9 @@ static inline uint64_t vox_uv__now(void *loop)
 }
 
 /* The adapter for loop (borrowed: it must outlive everything started on
- * it). */
+ * it, and the handles' close callbacks). The returned vox_loop may be a
+ * temporary: the functions that take it copy it. Its open returns 0,
+ * VOX_ENOMEM or VOX_ESYS. */
 static inline vox_loop vox_uv_loop(uv_loop_t *loop)
 {
     static const vox_loop_ops ops = {

@@ -198,7 +198,10 @@ static int run_api(int argc, char **argv, int bg)
         return CLI_USAGE;
     }
     rc = bg ? vox_bgapi(c, cmd, &r) : vox_api(c, cmd, &r);
-    if (r) {
+    if (r && bg && !vox_msg_event(r)) {
+        /* the bgapi itself was refused: its command/reply says why */
+        cli_errorf(argv[0], "%s: %s", cmd, vox_msg_reply_text(r));
+    } else if (r) {
         const char *body = bg ? vox_event_body(vox_msg_event(r), &len) : vox_msg_body(r, &len);
         int err = rc == VOX_EREPLY || (len >= 4 && !memcmp(body, "-ERR", 4));
         status = print_body(body, len) == 0 && !err ? CLI_OK : CLI_FAIL;
