@@ -27,13 +27,16 @@ extern "C" {
 #define VOX_EXPORT
 #endif
 
-/* The version of the library linked at run time, e.g. "0.1.0". Static string. */
+/* The version of the library linked at run time, e.g. "0.1.0" (compare
+ * with VOX_VERSION_STRING, the one compiled against). Static string. */
 VOX_EXPORT const char *vox_version(void);
 /* The same as a number, comparable with VOX_VERSION_NUM. */
 VOX_EXPORT unsigned vox_version_num(void);
 
 /* Error codes. Every function returning int returns 0 on success or one of
- * these (negative). They never change value between releases. */
+ * these (negative), unless its comment says otherwise (a parser feed returns
+ * 1 for a message, vox_api_uuid_exists 1 or 0). Each function's comment lists
+ * the codes it can return. They never change value between releases. */
 enum {
     VOX_OK = 0,
     VOX_EINVAL = -1,     /* bad argument: NULL, empty, or CR/LF in user text */
@@ -50,15 +53,20 @@ enum {
     VOX_ENOTFULL = -12,  /* outbound socket lacks `full` (Control: single-channel) */
     VOX_ENOTASYNC = -13, /* outbound socket lacks `async` (Socket-Mode: static) */
     VOX_ESYS = -14,      /* an operating-system call failed (see errno) */
-    VOX_EAGAIN = -15,    /* nothing to do now: try again later */
+    VOX_EAGAIN = -15,    /* nothing to do now: try again later (reserved:
+                          * no function returns it yet) */
+    VOX_EBUSY = -16,     /* already taken (e.g. another runner owns the signals) */
 };
 
-/* A short English text for an error code ("unknown error" for others).
- * Static string. */
+/* A short English text for an error code, "success" for 0, "unknown
+ * error" for any other value. Static string; never NULL. */
 VOX_EXPORT const char *vox_strerror(int err);
 
-/* A pluggable allocator. All of libvox's memory comes from here. realloc
- * and calloc must behave as the C library's do. */
+/* A pluggable allocator. All of libvox's memory comes from here (not the
+ * libuv adapter's handles: vox/uv.h uses the C library's). All four
+ * functions are required and must behave as the C library's do; the library
+ * never asks for 0 bytes and never frees NULL. They may be called from any
+ * thread that uses libvox, so they must be thread-safe when it is. */
 typedef struct vox_allocator {
     void *(*malloc)(size_t size);
     void *(*calloc)(size_t n, size_t size);
@@ -66,12 +74,14 @@ typedef struct vox_allocator {
     void (*free)(void *p);
 } vox_allocator;
 
-/* Replace the allocator; NULL restores the C library's. Call it before any
- * other libvox call: memory must be freed by the allocator that gave it.
- * Not thread-safe. */
+/* Replace the allocator (*a is copied); NULL restores the C library's.
+ * Call it before any other libvox call: memory must be freed by the
+ * allocator that gave it. Not thread-safe. */
 VOX_EXPORT void vox_set_allocator(const vox_allocator *a);
 
-/* A header given by the user: name and value, NUL-terminated, borrowed. */
+/* A header given by the user: name and value, NUL-terminated. Borrowed:
+ * functions that take one read it during the call only, or copy it (said
+ * where they do). */
 typedef struct vox_header {
     const char *name;
     const char *value;

@@ -29,6 +29,7 @@ const char *vox_strerror(int err)
     case VOX_ENOTASYNC: return "outbound socket without `async`";
     case VOX_ESYS: return "system error";
     case VOX_EAGAIN: return "try again";
+    case VOX_EBUSY: return "already in use";
     default: return "unknown error";
     }
 }
