@@ -1,5 +1,6 @@
 # libvox — build, test, install.
-#   make            the library (static and shared), the vox tool, examples
+#   make demo       builds everything, then runs vox-sim, the example IVR and monitor on simulated calls
+#   make            the library (static and shared), the vox and vox-sim tools, examples
 #   make test       every test under ASan+UBSan; ends with "N passed, N failed"
 #   make bench      the benchmarks (never part of make test)
 #   make fuzz       libFuzzer targets (clang), run briefly over the corpus
@@ -37,6 +38,10 @@ TOOL_SRC  := $(sort $(wildcard tools/vox/*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TESTUTIL  := $(sort $(wildcard tests/util/*.c))
 EXAMPLES  := $(patsubst examples/%.c,$(B)/examples/%,$(sort $(wildcard examples/*.c)))
+# vox-sim: the simulator library (sim/*.c but main.c) the tests link to, and its binary
+SIM_SRC   := $(filter-out sim/main.c,$(sort $(wildcard sim/*.c)))
+SIM_OBJ_REL := $(patsubst %.c,$(B)/rel/%.o,$(SIM_SRC))
+SIM_OBJ_SAN := $(patsubst %.c,$(B)/san/%.o,$(SIM_SRC))
 
 REL_OBJ   := $(patsubst %.c,$(B)/rel/%.o,$(LIB_SRC))
 SAN_OBJ   := $(patsubst %.c,$(B)/san/%.o,$(LIB_SRC))
@@ -44,18 +49,20 @@ TESTS     := $(patsubst tests/%.c,$(B)/san/tests/%,$(TEST_SRC))
 TOOL_OBJ_REL := $(patsubst %.c,$(B)/rel/%.o,$(TOOL_SRC))
 TOOL_OBJ_SAN := $(patsubst %.c,$(B)/san/%.o,$(TOOL_SRC))
 
-all: deps $(B)/libvox.a $(B)/libvox.so $(B)/vox $(B)/vox.pc $(EXAMPLES)
+all: deps $(B)/libvox.a $(B)/libvox.so $(B)/vox $(B)/vox-sim $(B)/vox.pc $(EXAMPLES)
 
 deps:
 	@sh scripts/deps.sh
 
-$(B)/rel/%.o: %.c $(wildcard include/vox/*.h src/*.h src/*/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(RELFLAGS) -c $< -o $@
+HDRS := $(wildcard include/vox/*.h src/*.h src/*/*.h sim/*.h)
 
-$(B)/san/%.o: %.c $(wildcard include/vox/*.h src/*.h src/*/*.h tests/util/*.h)
+$(B)/rel/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(SANFLAGS) -Itests -c $< -o $@
+	$(CC) $(RELFLAGS) $(UV_CFLAGS) -c $< -o $@
+
+$(B)/san/%.o: %.c $(HDRS) $(wildcard tests/util/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) $(UV_CFLAGS) -Itests -c $< -o $@
 
 $(B)/libvox.a: $(REL_OBJ)
 	@rm -f $@
@@ -71,6 +78,13 @@ $(B)/libvox.so: $(B)/libvox.so.$(VERSION)
 $(B)/vox: $(TOOL_OBJ_REL) $(B)/libvox.a
 	$(CC) $(RELFLAGS) -o $@ $(TOOL_OBJ_REL) $(B)/libvox.a $(PKG_LIBS) $(LDFLAGS)
 
+$(B)/libvoxsim.a: $(SIM_OBJ_REL)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/vox-sim: sim/main.c $(B)/libvoxsim.a $(B)/libvox.a
+	$(CC) $(RELFLAGS) $(UV_CFLAGS) -o $@ $< $(B)/libvoxsim.a $(B)/libvox.a $(UV_LIBS) $(LDFLAGS)
+
 $(B)/examples/%: examples/%.c $(B)/libvox.a
 	@mkdir -p $(dir $@)
 	$(CC) $(RELFLAGS) $(UV_CFLAGS) -o $@ $< $(B)/libvox.a $(PKG_LIBS) $(UV_LIBS) $(LDFLAGS)
@@ -84,10 +98,17 @@ $(B)/san/libvox.a: $(SAN_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/san/tests/%: tests/%.c $(wildcard tests/*.h tests/util/*.h) $(patsubst %.c,$(B)/san/%.o,$(TESTUTIL)) $(B)/san/libvox.a
+$(B)/san/libvoxsim.a: $(SIM_OBJ_SAN)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/san/tests/%: tests/%.c $(wildcard tests/*.h tests/util/*.h) $(patsubst %.c,$(B)/san/%.o,$(TESTUTIL)) $(B)/san/libvox.a $(B)/san/libvoxsim.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SANFLAGS) $(UV_CFLAGS) -Itests -o $@ $< $(patsubst %.c,$(B)/san/%.o,$(TESTUTIL)) \
-	    $(B)/san/libvox.a $(PKG_LIBS) $(UV_LIBS) -lcmocka $(LDFLAGS)
+	$(CC) $(SANFLAGS) $(UV_CFLAGS) -Itests -Isim -o $@ $< $(patsubst %.c,$(B)/san/%.o,$(TESTUTIL)) \
+	    $(B)/san/libvoxsim.a $(B)/san/libvox.a $(PKG_LIBS) $(UV_LIBS) -lcmocka $(LDFLAGS)
+
+$(B)/san/vox-sim: sim/main.c $(B)/san/libvoxsim.a $(B)/san/libvox.a
+	$(CC) $(SANFLAGS) $(UV_CFLAGS) -o $@ $< $(B)/san/libvoxsim.a $(B)/san/libvox.a $(UV_LIBS) $(LDFLAGS)
 
 $(B)/san/vox: $(TOOL_OBJ_SAN) $(B)/san/libvox.a
 	$(CC) $(SANFLAGS) -o $@ $(TOOL_OBJ_SAN) $(B)/san/libvox.a $(PKG_LIBS) $(LDFLAGS)
@@ -106,25 +127,25 @@ FIXTURES ?= $(abspath tests/fixtures)
 # of `make test`.
 TSANFLAGS  := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=thread $(CFLAGS)
 TSAN_SRC   := $(sort $(wildcard tests/test_server*.c tests/test_client*.c tests/test_aclient*.c \
-                                tests/test_aserver*.c))
+                                tests/test_aserver*.c tests/test_sim*.c tests/test_runner*.c))
 TSAN_TESTS := $(patsubst tests/%.c,$(B)/tsan/tests/%,$(TSAN_SRC))
-TSAN_OBJ   := $(patsubst %.c,$(B)/tsan/%.o,$(LIB_SRC) $(TESTUTIL))
+TSAN_OBJ   := $(patsubst %.c,$(B)/tsan/%.o,$(LIB_SRC) $(TESTUTIL) $(SIM_SRC))
 
-$(B)/tsan/%.o: %.c $(wildcard include/vox/*.h src/*.h src/*/*.h tests/util/*.h)
+$(B)/tsan/%.o: %.c $(HDRS) $(wildcard tests/util/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(TSANFLAGS) -Itests -c $< -o $@
+	$(CC) $(TSANFLAGS) $(UV_CFLAGS) -Itests -c $< -o $@
 
 $(B)/tsan/tests/%: tests/%.c $(TSAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(TSANFLAGS) $(UV_CFLAGS) -Itests -o $@ $< $(TSAN_OBJ) $(PKG_LIBS) $(UV_LIBS) -lcmocka $(LDFLAGS)
+	$(CC) $(TSANFLAGS) $(UV_CFLAGS) -Itests -Isim -o $@ $< $(TSAN_OBJ) $(PKG_LIBS) $(UV_LIBS) -lcmocka $(LDFLAGS)
 
 test-tsan: deps $(TSAN_TESTS) $(B)/san/vox
-	@VOX_FIXTURES=$(FIXTURES) VOX_TOOL=$(B)/san/vox sh tests/run.sh $(B)/tsan
+	@VOX_FIXTURES=$(FIXTURES) VOX_TOOL=$(B)/san/vox VOX_SIM=$(B)/san/vox-sim sh tests/run.sh $(B)/tsan
 
 .PHONY: test-tsan
 
-test: deps $(TESTS) $(TSAN_TESTS) $(B)/san/vox $(REPLAYS)
-	@VOX_FIXTURES=$(FIXTURES) sh tests/run.sh $(B)/san $(B)/tsan
+test: deps $(TESTS) $(TSAN_TESTS) $(B)/san/vox $(B)/san/vox-sim $(REPLAYS) $(B)/vox-sim $(EXAMPLES)
+	@VOX_FIXTURES=$(FIXTURES) VOX_SIM=$(B)/san/vox-sim sh tests/run.sh $(B)/san $(B)/tsan
 
 # ------------------------------------------------------------------ bench
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
@@ -161,16 +182,22 @@ install: all
 	ln -sf libvox.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libvox.so.$(SOMAJOR)
 	ln -sf libvox.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libvox.so
 	cp $(B)/vox.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
-	cp $(B)/vox $(DESTDIR)$(BINDIR)/
-	if [ -d man ]; then mkdir -p $(DESTDIR)$(MANDIR)/man1 && cp man/*.1 $(DESTDIR)$(MANDIR)/man1/; fi
+	cp $(B)/vox $(B)/vox-sim $(DESTDIR)$(BINDIR)/
+	mkdir -p $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	cp man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	cp man/*.3 $(DESTDIR)$(MANDIR)/man3/
+
+# ------------------------------------------------------------------ demo
+demo: all
+	@sh scripts/demo.sh $(B)
 
 format:
-	clang-format -i include/vox/*.h src/*.h src/*/*.c tools/*/*.c tests/*.c tests/util/*.[ch] fuzz/*.c bench/*.c
+	clang-format -i include/vox/*.h src/*.h src/*/*.c sim/*.[ch] tools/*/*.c tests/*.c tests/util/*.[ch] fuzz/*.c bench/*.c
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps test bench fuzz install format clean
+.PHONY: all deps test bench fuzz install format clean demo
 
 # keep intermediate objects (test helpers) between runs
 .SECONDARY:

@@ -2,7 +2,7 @@
  * `socket 127.0.0.1:8084 async full`; each call is answered, asked for up
  * to four digits, tagged with the result, played a short tone and hung up.
  *
- *   ivr --port 8084 [--host 127.0.0.1]
+ *   ivr --port 8084 [--host 127.0.0.1]    (--port 0: any free port, printed on stderr)
  *
  * One line per call on stdout: the call's uuid and its result. SIGTERM or
  * SIGINT stops accepting, lets calls finish, and exits. */
@@ -59,7 +59,7 @@ static int parse_port(const char *s, uint16_t *port)
     char *end;
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v == 0 || v > 65535)
+    if (errno || end == s || *end || v > 65535) /* 0: any free port */
         return -1;
     *port = (uint16_t)v;
     return 0;

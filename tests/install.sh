@@ -15,7 +15,8 @@ fi
 
 root="$stage/root$prefix"
 for f in include/vox/vox.h include/vox/proto.h include/vox/conn.h lib/libvox.a lib/libvox.so \
-         lib/libvox.so.0 lib/pkgconfig/vox.pc bin/vox; do
+         lib/libvox.so.0 lib/pkgconfig/vox.pc bin/vox bin/vox-sim share/man/man1/vox.1 \
+         share/man/man1/vox-sim.1 share/man/man3/libvox.3; do
     if [ -e "$root/$f" ]; then echo "ok installed $f"; else echo "not ok installed $f"; fi
 done
 
