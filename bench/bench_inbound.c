@@ -11,7 +11,8 @@
  *     libuv loop.
  * Each client runs ROUNDS times on its own connection, alternating; the best
  * round of each is reported. CPU time is the client thread's own (the fake
- * server runs on another thread).
+ * server runs on another thread), also shown split into user and system
+ * time: the system part is mostly the kernel's copies.
  *
  * Last line: events/raw: 0.NN (libvox X events/s, raw Y events/s)
  */
@@ -40,7 +41,17 @@ typedef struct result {
     size_t events;
     uint64_t bytes;
     double secs, cpu;
+    double sys; /* the kernel's part of cpu */
 } result;
+
+/* System CPU seconds of the calling thread (bu_thread_cpu is user + system). */
+static double thread_sys(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) != 0)
+        return 0;
+    return (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
 
 /* --------------------------------------------------------- the stream */
 
@@ -105,7 +116,7 @@ static void run_raw(const corpus *k, uint16_t port, result *r)
     char cmd[sizeof k->events + 64];
     size_t cap = 2 * RAW_CHUNK, len = 0, skip = 0, frames = 0;
     char *buf = malloc(cap);
-    double t0 = bu_now(), c0 = bu_thread_cpu();
+    double t0 = bu_now(), c0 = bu_thread_cpu(), s0 = thread_sys();
     int fd = bu_connect(port);
     int n = snprintf(cmd, sizeof cmd, "auth ClueCon\n\nevent plain %s\n\n", k->events);
 
@@ -128,6 +139,7 @@ static void run_raw(const corpus *k, uint16_t port, result *r)
     }
     r->secs = bu_now() - t0;
     r->cpu = bu_thread_cpu() - c0;
+    r->sys = thread_sys() - s0;
     r->events = frames - 3; /* auth/request and the two replies */
     close(fd);
     free(buf);
@@ -156,7 +168,7 @@ static void on_channel(vox_conn *c, const vox_event *ev, void *ud)
 static void run_blocking(const corpus *k, uint16_t port, result *r, consumer *u)
 {
     vox_client_opts o = {.port = port, .max_queued_events = 64};
-    double t0 = bu_now(), c0 = bu_thread_cpu();
+    double t0 = bu_now(), c0 = bu_thread_cpu(), s0 = thread_sys();
     vox_buf sub = {0};
     vox_client *c;
     vox_msg *m;
@@ -178,6 +190,7 @@ static void run_blocking(const corpus *k, uint16_t port, result *r, consumer *u)
         bu_die("vox_next_event: %s", vox_strerror(rc));
     r->secs = bu_now() - t0;
     r->cpu = bu_thread_cpu() - c0;
+    r->sys = thread_sys() - s0;
     r->events = u->events;
     if (vox_dropped_events(c))
         printf("  (blocking client dropped %llu events from its queue)\n",
@@ -209,7 +222,7 @@ static void run_async(const corpus *k, uint16_t port, result *r, consumer *u)
     aconsumer a = {0};
     uv_loop_t loop;
     vox_aclient *c;
-    double t0 = bu_now(), c0 = bu_thread_cpu();
+    double t0 = bu_now(), c0 = bu_thread_cpu(), s0 = thread_sys();
     int rc;
 
     if (uv_loop_init(&loop) != 0)
@@ -226,6 +239,7 @@ static void run_async(const corpus *k, uint16_t port, result *r, consumer *u)
     uv_run(&loop, UV_RUN_DEFAULT);
     r->secs = bu_now() - t0;
     r->cpu = bu_thread_cpu() - c0;
+    r->sys = thread_sys() - s0;
     r->events = a.u.events;
     u->sink += a.u.sink;
     if (!a.ended || uv_loop_close(&loop) != 0)
@@ -301,6 +315,10 @@ int main(void)
     bu_fake_join(&f);
     for (int kind = 0; kind < kinds; kind++)
         report(&best[kind]);
+    for (int kind = 0; kind < kinds; kind++)
+        printf("%-26s CPU per event: %.2f us user, %.2f us system\n", best[kind].what,
+               (best[kind].cpu - best[kind].sys) / (double)best[kind].events * 1e6,
+               best[kind].sys / (double)best[kind].events * 1e6);
     printf("(checksum %zu)\n", u.sink);
     const result *lib = &best[kinds == 3 ? ASYNC : BLOCKING];
     printf("events/raw: %.2f (libvox %.0f events/s, raw %.0f events/s; %s)\n",

@@ -28,6 +28,16 @@ VOX__HIDDEN void vox__free(void *p);
 /* A NUL-terminated copy of s (NULL stays NULL; *ok cleared on ENOMEM). */
 VOX__HIDDEN char *vox__strdup(const char *s);
 
+/* The parser's zero-copy mode, for the connection engine. As
+ * vox_parser_feed, but a message may borrow bytes of data instead of copying
+ * them: it is valid only until data is, unless a reference is taken
+ * (vox_msg_ref copies what it borrowed; its accessors never hand out a
+ * pointer into data). Hand it back with vox__parser_release, which drops
+ * the reference and keeps the memory of the last one for the next message. */
+VOX__HIDDEN int vox__parser_feed_borrowed(vox_parser *p, const char *data, size_t len, size_t *used,
+                                          vox_msg **msg);
+VOX__HIDDEN void vox__parser_release(vox_parser *p, vox_msg *msg);
+
 /* vox_buf helpers. */
 VOX__HIDDEN int vox__buf_reserve(vox_buf *b, size_t extra);
 VOX__HIDDEN int vox__buf_append(vox_buf *b, const void *p, size_t n);

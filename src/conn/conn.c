@@ -226,15 +226,18 @@ static void on_event_msg(vox_conn *c, vox_msg *m)
     if (!ev)
         return;
     const char *name = vox_event_name(ev);
-    int hup = !strcmp(name, "CHANNEL_HANGUP"), hupc = !strcmp(name, "CHANNEL_HANGUP_COMPLETE");
-    if ((hup || hupc) && is_call(c, vox_event_get(ev, "Unique-ID"))) {
+    /* one compare for the common prefix: this runs for every event */
+    int h = strncmp(name, "CHANNEL_HANGUP", 14) == 0;
+    int hup = h && !name[14], hupc = h && !strcmp(name + 14, "_COMPLETE");
+    if ((hup || hupc) && c->o.role == VOX_ROLE_OUTBOUND &&
+        is_call(c, vox_event_get(ev, "Unique-ID"))) {
         c->hungup = 1;
         c->hup_complete |= hupc;
     }
     vox__hooks_dispatch(c, ev);
     if (!c->ended)
         vox__exec_event(c, ev, name);
-    if (!c->ended && !strcmp(name, "BACKGROUND_JOB"))
+    if (!c->ended && name[0] == 'B' && !strcmp(name, "BACKGROUND_JOB"))
         vox__job_event(c, ev);
     if (!c->ended)
         check_latch(c);
@@ -304,7 +307,8 @@ static void consume(vox_conn *c)
     while (c->in_len && !c->ended && !c->paused) {
         size_t used = 0;
         vox_msg *m = NULL;
-        int rc = vox_parser_feed(c->parser, c->in, c->in_len, &used, &m);
+        /* zero-copy: m may borrow c->in, valid until this feed returns */
+        int rc = vox__parser_feed_borrowed(c->parser, c->in, c->in_len, &used, &m);
         c->in += used;
         c->in_len -= used;
         if (rc < 0) {
@@ -314,7 +318,7 @@ static void consume(vox_conn *c)
         if (rc == 0)
             break;
         dispatch(c, m);
-        vox_msg_free(m);
+        vox__parser_release(c->parser, m);
     }
 }
 

@@ -6,17 +6,23 @@
 
 #include "conn_int.h"
 
-/* FNV-1a over the ASCII-lowercased name. */
+/* A hash of the ASCII-lowercased name: its length and its last 8 bytes
+ * (event names share their first ones: CHANNEL_...), or every byte of a
+ * shorter one. Equal names, whatever their case, hash the same. */
 static uint32_t fold_hash(const char *s, size_t *len)
 {
-    uint32_t h = 2166136261u;
-    size_t n = 0;
-    for (; s[n]; n++) {
-        unsigned char ch = (unsigned char)s[n];
-        h = (h ^ (ch >= 'A' && ch <= 'Z' ? ch + 32u : ch)) * 16777619u;
-    }
+    size_t n = strlen(s);
+    uint64_t h = n * 0x9e3779b97f4a7c15ull, v = 0;
     *len = n;
-    return h;
+    if (n >= 8) {
+        memcpy(&v, s + n - 8, 8);
+        v |= 0x2020202020202020ull; /* the case bit, and harmless elsewhere */
+    } else {
+        for (size_t i = 0; i < n; i++)
+            v = v << 8 | ((unsigned char)s[i] | 0x20u);
+    }
+    h ^= v * 0xff51afd7ed558ccdull;
+    return (uint32_t)(h ^ h >> 32);
 }
 
 int vox_conn_hook(vox_conn *c, const char *name, vox_event_cb cb, void *userdata)
@@ -49,7 +55,8 @@ typedef struct key {
 
 static int key_matches(const vox__hook *h, const key *k)
 {
-    return k->s && h->hash == k->hash && h->len == k->len && vox__ieq(k->s, k->len, h->name);
+    return k->s && h->hash == k->hash && h->len == k->len &&
+           (memcmp(k->s, h->name, k->len) == 0 || vox__ieq(k->s, k->len, h->name));
 }
 
 static int hook_matches(const vox__hook *h, const key *name, const key *sub)
@@ -58,20 +65,23 @@ static int hook_matches(const vox__hook *h, const key *name, const key *sub)
 }
 
 /* Hooks added by a hook run from the next event on; a close inside any
- * callback stops the rest. c->hooks may move while a callback runs. */
+ * callback stops the rest. c->hooks may move while a callback runs: a
+ * hook's callback and userdata are read before it is called. */
 void vox__hooks_dispatch(vox_conn *c, const vox_event *ev)
 {
     size_t n = c->nhooks;
     key name = {vox_event_name(ev), 0, 0}, sub = {NULL, 0, 0};
     if (n) {
         name.hash = fold_hash(name.s, &name.len);
-        if (strcmp(name.s, "CUSTOM") == 0 && (sub.s = vox_event_subclass(ev)))
+        if (name.len == 6 && strcmp(name.s, "CUSTOM") == 0 && (sub.s = vox_event_subclass(ev)))
             sub.hash = fold_hash(sub.s, &sub.len);
     }
     for (size_t i = 0; i < n && !c->ended; i++) {
-        vox__hook h = c->hooks[i];
-        if (hook_matches(&h, &name, &sub))
-            h.cb(c, ev, h.ud);
+        const vox__hook *h = &c->hooks[i];
+        if (!hook_matches(h, &name, &sub))
+            continue;
+        vox_event_cb cb = h->cb;
+        cb(c, ev, h->ud);
     }
     if (!c->ended && c->o.on_event)
         c->o.on_event(c, ev, c->o.userdata);

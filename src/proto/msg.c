@@ -50,7 +50,8 @@ typedef struct plain_ev {
 
 /* Indexes a text/event-plain body: header lines, an empty line, and when the
  * event has a body of its own, a Content-Length header (dropped from the
- * view) and that many bytes after the empty line. */
+ * view) and that many bytes after the empty line. The eager scanner: for
+ * blocks the lazy one leaves to it, and to report their errors. */
 static int index_plain(const char *body, size_t blen, vox__hvec *ev, size_t max_headers,
                        plain_ev *pe, const char **reason, size_t *err_at)
 {
@@ -112,7 +113,8 @@ static int event_arena(vox_msg *m, size_t nh, size_t max_headers, vox__reader re
     if (!mem)
         return VOX_ENOMEM;
     char *arena = mem + hsz;
-    m->ev = (struct vox_event){m, arena, arena, (vox__hdr *)mem, 0, "", 0, 1};
+    m->ev = (struct vox_event){
+        .msg = m, .base = arena, .dec = arena, .hdr = (vox__hdr *)mem, .body = "", .names_nul = 1};
     int rc = read(m, arena, max_headers, reason);
     if (rc) {
         vox__free(mem);
@@ -124,73 +126,250 @@ static int event_arena(vox_msg *m, size_t nh, size_t max_headers, vox__reader re
     return 0;
 }
 
-int vox__msg_build(const char *frame, size_t hlen, size_t blen, const vox__hvec *fh,
-                   vox__hvec *scratch, size_t max_headers, vox_msg **out, const char **reason,
-                   size_t *err_at)
+/* How a plain event body was read: lazily (its bits in the message) or by
+ * the eager scanner (its headers in the scratch vector). */
+typedef struct plain_read {
+    int lazy;
+    vox__plain lz;
+    plain_ev pe;
+    size_t nev;   /* index entries to make room for */
+    size_t words; /* room for newline bits, then colon bits and a spare
+                   * word, then decoded bits */
+} plain_read;
+
+static int read_plain(const char *body, size_t blen, uint64_t *bits, vox__scratch *sc,
+                      size_t max_headers, plain_read *pr, const char **reason, size_t *err_at)
 {
-    const vox__hdr *ct;
-    vox_content_type type = classify(frame, fh, &ct);
-    const char *body = frame + hlen;
-    plain_ev pe = {0, 0};
-    size_t nev = 0, dec = 0;
-    int over_frame = 0;
-    if (type == VOX_CT_EVENT_PLAIN) {
-        int rc = index_plain(body, blen, scratch, max_headers, &pe, reason, err_at);
-        if (rc) {
-            *err_at += hlen;
-            return rc;
-        }
-        nev = scratch->n;
-        dec = blen + 1;
-    } else if (type == VOX_CT_COMMAND_REPLY && find(fh->v, fh->n, frame, "event-name", 10)) {
-        over_frame = 1; /* the outbound connect reply: its headers are an event */
-        dec = hlen + 1;
+    uint64_t *colon = bits + pr->words;
+    if (vox__plain_scan(body, blen, max_headers, bits, colon, &pr->lz)) {
+        /* no value is decoded yet */
+        memset(colon + pr->words + 1, 0, vox__plain_words(pr->lz.hend) * sizeof *bits);
+        pr->lazy = 1;
+        pr->nev = pr->lz.nlines;
+        return 0;
     }
-    size_t hsz = (fh->n + nev) * sizeof(vox__hdr);
-    size_t total = sizeof(vox_msg) + hsz + hlen + 1 + blen + 1 + dec;
-    vox_msg *m = vox__malloc(total);
-    if (!m)
-        return VOX_ENOMEM;
-    memset(m, 0, sizeof *m);
-    atomic_init(&m->refs, 1);
-    m->type = type;
-    m->hdr = (vox__hdr *)(m + 1);
-    m->nhdr = (uint32_t)fh->n;
+    int rc = index_plain(body, blen, &sc->hv, max_headers, &pr->pe, reason, err_at);
+    pr->nev = sc->hv.n;
+    return rc;
+}
+
+/* Memory for a message of at least size bytes: the spare one when it is
+ * large enough. */
+static vox_msg *msg_alloc(vox__scratch *sc, size_t size, size_t *got)
+{
+    vox_msg *m = sc->spare;
+    sc->spare = NULL;
+    if (m && m->size >= size) {
+        *got = m->size;
+        return m;
+    }
+    vox__free(m);
+    /* a little slack, so that slightly larger events reuse it too */
+    size_t want = size + size / 4 + 256;
+    if ((m = vox__malloc(want)) != NULL)
+        *got = want;
+    else if ((m = vox__malloc(size)) != NULL)
+        *got = size;
+    return m;
+}
+
+/* Grows m (keeping its first bytes) to size; frees it when that fails. */
+static vox_msg *msg_grow(vox_msg *m, size_t size, size_t *got)
+{
+    if (size <= *got)
+        return m;
+    vox_msg *g = vox__realloc(m, size);
+    if (!g)
+        vox__free(m);
+    *got = size;
+    return g;
+}
+
+/* The event view of a plain body read lazily: bits, index room, mirror. */
+static void lazy_event(vox_msg *m, const plain_read *pr, uint64_t *bits, vox__hdr *evh, char *decr)
+{
+    m->ev = (struct vox_event){.msg = m,
+                               .base = m->body,
+                               .dec = decr,
+                               .hdr = evh,
+                               .body_len = pr->lz.body_len,
+                               .nl = bits,
+                               .colon = bits + pr->words,
+                               .done = bits + 2 * pr->words + 1,
+                               .nwords = vox__plain_words(pr->lz.hend),
+                               .hend = pr->lz.hend,
+                               .nview = pr->lz.nlines - pr->lz.ncl,
+                               .body_off = pr->lz.body_off};
+    m->has_event = 1;
+}
+
+/* The event view of a plain body the eager scanner indexed. */
+static void eager_event(vox_msg *m, const plain_ev *pe, vox__hdr *evh, size_t nev, char *decr)
+{
+    const char *eb = pe->body_len ? m->body + pe->body_off : "";
+    if (pe->body_len && pe->body_off + pe->body_len < m->body_len) {
+        /* bytes follow the event's body: NUL-terminate a copy in the mirror */
+        memcpy(decr + pe->body_off, eb, pe->body_len);
+        decr[pe->body_off + pe->body_len] = '\0';
+        eb = decr + pe->body_off;
+    }
+    m->ev = (struct vox_event){.msg = m,
+                               .base = m->body,
+                               .dec = decr,
+                               .hdr = evh,
+                               .nhdr = (uint32_t)nev,
+                               .body = eb,
+                               .body_len = pe->body_len,
+                               .nview = nev,
+                               .indexed = 1};
+    m->has_event = 1;
+}
+
+/* The frame's header block, NUL-terminated in place, and its index. */
+static void copy_head(vox_msg *m, const char *frame, size_t hlen, const vox__hvec *fh,
+                      const vox__hdr *ct)
+{
     memcpy(m->hdr, fh->v, fh->n * sizeof(vox__hdr));
-    vox__hdr *evh = m->hdr + fh->n;
-    if (nev)
-        memcpy(evh, scratch->v, nev * sizeof(vox__hdr));
-    m->base = (char *)m->hdr + hsz;
-    memcpy(m->base, frame, hlen + blen);
-    m->base[hlen + blen] = '\0';
+    memcpy(m->base, frame, hlen);
     for (uint32_t i = 0; i < m->nhdr; i++) {
         m->base[m->hdr[i].name + m->hdr[i].nlen] = '\0';
         m->base[m->hdr[i].val + m->hdr[i].vlen] = '\0';
     }
     m->base[hlen - 1] = '\0';
     m->ctype = ct ? m->base + ct->val : "";
+}
+
+void vox__msg_own(vox_msg *m)
+{
+    if (!m->borrowed)
+        return;
+    char *own = m->ev.dec - m->body_len - 1; /* kept for it, before the mirror */
+    memcpy(own, m->body, m->body_len);
+    own[m->body_len] = '\0';
+    m->body = own;
+    m->ev.base = own;
+    m->borrowed = 0;
+}
+
+/* Memory past this is given back rather than kept for the next message. */
+#define SPARE_MAX ((size_t)256 << 10)
+
+void vox__msg_release(vox_msg *m, vox__scratch *sc)
+{
+    if (!m)
+        return;
+    if (sc->spare || m->size > SPARE_MAX ||
+        atomic_load_explicit(&m->refs, memory_order_acquire) != 1) {
+        vox_msg_free(m);
+        return;
+    }
+    vox__free(m->extra); /* the last reference: nobody else sees m */
+    m->extra = NULL;
+    sc->spare = m;
+}
+
+void vox__scratch_free(vox__scratch *sc)
+{
+    vox__hvec_free(&sc->hv);
+    vox__free(sc->spare);
+    sc->spare = NULL;
+}
+
+/* The json or xml event of m, read into an arena of its own. */
+static int markup_event(vox_msg *m, size_t max_headers, const char **reason)
+{
+    /* bounds on the header count: a member needs a ':', an element two '<' */
+    int json = m->type == VOX_CT_EVENT_JSON;
+    size_t nh = json ? count_char(m->body, m->body_len, ':') + 1
+                     : count_char(m->body, m->body_len, '<') / 2 + 1;
+    int rc = event_arena(m, nh, max_headers, json ? vox__read_json : vox__read_xml, reason);
+    m->ev.nview = m->ev.nhdr;
+    m->ev.indexed = 1;
+    return rc;
+}
+
+/* Fills the message whose memory is m: layout and every view but the event
+ * of a json or xml body. */
+static void msg_fill(vox_msg *m, size_t size, vox_content_type type, const char *frame, size_t hlen,
+                     size_t blen, const vox__hvec *fh, const vox__hdr *ct, const plain_read *pr,
+                     size_t bsz, int borrow)
+{
+    memset(m, 0, sizeof *m);
+    m->size = size;
+    atomic_init(&m->refs, 1);
+    m->type = type;
+    uint64_t *bits = (uint64_t *)(void *)(m + 1);
+    m->hdr = (vox__hdr *)(void *)((char *)bits + bsz);
+    m->nhdr = (uint32_t)fh->n;
+    size_t hsz = (fh->n + pr->nev) * sizeof(vox__hdr);
+    m->base = (char *)m->hdr + hsz;
+    copy_head(m, frame, hlen, fh, ct);
     m->body = m->base + hlen;
     m->body_len = blen;
     char *decr = m->base + hlen + blen + 1;
-    if (type == VOX_CT_EVENT_PLAIN) {
-        const char *eb = pe.body_len ? m->body + pe.body_off : "";
-        if (pe.body_len && pe.body_off + pe.body_len < blen) {
-            /* bytes follow the event's body: NUL-terminate a copy in the mirror */
-            memcpy(decr + pe.body_off, eb, pe.body_len);
-            decr[pe.body_off + pe.body_len] = '\0';
-            eb = decr + pe.body_off;
+    vox__hdr *evh = m->hdr + fh->n;
+    if (pr->lazy && borrow) {
+        m->body = frame + hlen; /* copied by vox__msg_own if it must outlive frame */
+        m->borrowed = 1;
+    } else {
+        memcpy(m->base + hlen, frame + hlen, blen);
+        m->base[hlen + blen] = '\0';
+    }
+    if (pr->lazy) {
+        lazy_event(m, pr, bits, evh, decr);
+    } else if (type == VOX_CT_EVENT_PLAIN) {
+        eager_event(m, &pr->pe, evh, pr->nev, decr);
+    } else if (type == VOX_CT_COMMAND_REPLY && find(fh->v, fh->n, frame, "event-name", 10)) {
+        /* the outbound connect reply: its headers are an event */
+        m->ev = (struct vox_event){.msg = m,
+                                   .base = m->base,
+                                   .dec = decr,
+                                   .hdr = m->hdr,
+                                   .nhdr = m->nhdr,
+                                   .body = "",
+                                   .names_nul = 1,
+                                   .nview = m->nhdr,
+                                   .indexed = 1};
+        m->has_event = 1;
+    }
+}
+
+int vox__msg_build(const char *frame, size_t hlen, size_t blen, const vox__hvec *fh,
+                   vox__scratch *sc, size_t max_headers, int borrow, vox_msg **out,
+                   const char **reason, size_t *err_at)
+{
+    const vox__hdr *ct;
+    vox_content_type type = classify(frame, fh, &ct);
+    int plain = type == VOX_CT_EVENT_PLAIN;
+    plain_read pr = {0};
+    size_t dec = plain ? blen + 1 : type == VOX_CT_COMMAND_REPLY ? hlen + 1 : 0, got = 0;
+    pr.words = plain ? vox__plain_words(blen < VOX__MAX_NAME ? blen : VOX__MAX_NAME) : 0;
+    size_t bsz = plain ? (3 * pr.words + 1) * sizeof(uint64_t) : 0;
+    size_t fixed = sizeof(vox_msg) + bsz + fh->n * sizeof(vox__hdr) + hlen + 1 + blen + 1 + dec;
+    /* room for a line every 32 bytes of header block, which real events
+     * need; a lazy block is at most VOX__MAX_NAME bytes */
+    size_t guess = plain ? (blen < VOX__MAX_NAME ? blen : VOX__MAX_NAME) / 32 + 8 : 0;
+    vox_msg *m = msg_alloc(sc, fixed + guess * sizeof(vox__hdr), &got);
+    if (!m)
+        return VOX_ENOMEM;
+    if (plain) {
+        int rc = read_plain(frame + hlen, blen, (uint64_t *)(void *)(m + 1), sc, max_headers, &pr,
+                            reason, err_at);
+        if (rc) {
+            m->size = got; /* never shared: kept as the spare */
+            m->extra = NULL;
+            sc->spare = m;
+            *err_at += hlen;
+            return rc;
         }
-        m->ev = (struct vox_event){m, m->body, decr, evh, (uint32_t)nev, eb, pe.body_len, 0};
-        m->has_event = 1;
-    } else if (over_frame) {
-        m->ev = (struct vox_event){m, m->base, decr, m->hdr, m->nhdr, "", 0, 1};
-        m->has_event = 1;
-    } else if (type == VOX_CT_EVENT_JSON || type == VOX_CT_EVENT_XML) {
-        /* bounds on the header count: a member needs a ':', an element two '<' */
-        int json = type == VOX_CT_EVENT_JSON;
-        size_t nh =
-            json ? count_char(m->body, blen, ':') + 1 : count_char(m->body, blen, '<') / 2 + 1;
-        int rc = event_arena(m, nh, max_headers, json ? vox__read_json : vox__read_xml, reason);
+    }
+    if (!(m = msg_grow(m, fixed + pr.nev * sizeof(vox__hdr), &got)))
+        return VOX_ENOMEM;
+    msg_fill(m, got, type, frame, hlen, blen, fh, ct, &pr, bsz, borrow);
+    if (plain && !pr.lazy && pr.nev)
+        memcpy(m->ev.hdr, sc->hv.v, pr.nev * sizeof(vox__hdr));
+    if (type == VOX_CT_EVENT_JSON || type == VOX_CT_EVENT_XML) {
+        int rc = markup_event(m, max_headers, reason);
         if (rc) {
             vox_msg_free(m);
             *err_at = hlen;
@@ -203,6 +382,8 @@ int vox__msg_build(const char *frame, size_t hlen, size_t blen, const vox__hvec 
 
 vox_msg *vox_msg_ref(vox_msg *msg)
 {
+    if (msg)
+        vox__msg_own(msg); /* a borrowed message is about to outlive its input */
     if (msg)
         atomic_fetch_add_explicit(&msg->refs, 1, memory_order_relaxed);
     return msg;
@@ -252,6 +433,8 @@ int vox_msg_header_at(const vox_msg *msg, size_t i, const char **name, const cha
 
 const char *vox_msg_body(const vox_msg *msg, size_t *len)
 {
+    if (msg) /* read by one thread at a time: the message may change itself */
+        vox__msg_own((vox_msg *)msg);
     if (len)
         *len = msg ? msg->body_len : 0;
     return msg ? msg->body : "";

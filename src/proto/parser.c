@@ -7,14 +7,15 @@
 
 struct vox_parser {
     vox_limits lim;
-    vox_buf buf;        /* the frame in progress */
-    vox__scan scan;     /* header scanning state over buf */
-    vox__hvec hdrs;     /* frame headers scanned so far */
-    vox__hvec scratch;  /* event headers, reused */
-    size_t hlen;        /* header block length once known, else 0 */
-    size_t blen;        /* body length once hlen is known */
-    uint64_t offset;    /* stream bytes consumed */
-    uint64_t frame_off; /* stream offset of the frame in progress */
+    vox_buf buf;          /* the frame in progress */
+    vox__scan scan;       /* header scanning state over buf */
+    vox__hvec hdrs;       /* frame headers scanned so far */
+    vox__scratch scratch; /* reused from message to message */
+    int borrow;           /* the caller lends its input (vox__parser_feed_borrowed) */
+    size_t hlen;          /* header block length once known, else 0 */
+    size_t blen;          /* body length once hlen is known */
+    uint64_t offset;      /* stream bytes consumed */
+    uint64_t frame_off;   /* stream offset of the frame in progress */
     int err;
     const char *reason;
     uint64_t err_off;
@@ -182,7 +183,7 @@ void vox_parser_free(vox_parser *p)
         return;
     vox_buf_free(&p->buf);
     vox__hvec_free(&p->hdrs);
-    vox__hvec_free(&p->scratch);
+    vox__scratch_free(&p->scratch);
     vox__free(p);
 }
 
@@ -228,12 +229,13 @@ static int headers_done(vox_parser *p, const char *frame, size_t hlen)
     return 0;
 }
 
-static int build(vox_parser *p, const char *frame, vox_msg **msg)
+/* borrow: frame is the caller's input, not the parser's buffer. */
+static int build(vox_parser *p, const char *frame, int borrow, vox_msg **msg)
 {
     const char *reason = NULL;
     size_t at = 0;
-    int rc = vox__msg_build(frame, p->hlen, p->blen, &p->hdrs, &p->scratch, p->lim.max_headers, msg,
-                            &reason, &at);
+    int rc = vox__msg_build(frame, p->hlen, p->blen, &p->hdrs, &p->scratch, p->lim.max_headers,
+                            borrow && p->borrow, msg, &reason, &at);
     if (rc == VOX_ENOMEM)
         return rc;
     if (rc)
@@ -257,11 +259,61 @@ static int scan_direct(vox_parser *p, const char *data, size_t len, size_t *end)
     return rc;
 }
 
+/* The header block of the frame at data is known (end bytes): builds the
+ * message when its body is there too. As try_direct returns. */
+static int direct_frame(vox_parser *p, const char *data, size_t len, size_t end, size_t *used,
+                        vox_msg **msg)
+{
+    if (len - end < p->blen) {
+        frame_reset(p);
+        return 0;
+    }
+    int rc = build(p, data, 1, msg);
+    if (rc != 0) {
+        frame_reset(p);
+        return rc;
+    }
+    *used = end + p->blen;
+    return 1;
+}
+
+#define EVENT_HEAD_CT "\nContent-Type: text/event-plain\n\n"
+
+/* The header block FreeSWITCH writes before every plain event, read at
+ * once: "Content-Length: N", the Content-Type, the empty line. 1 with the
+ * two headers in p->hdrs and *end; 0 for any other block (or a length over
+ * a limit), which the general scan reads and reports. */
+static int event_head(vox_parser *p, const char *data, size_t len, size_t *end)
+{
+    static const char cl[] = "Content-Length: ", ct[] = EVENT_HEAD_CT;
+    size_t k = sizeof cl - 1, n = 0;
+    if (len < k + 1 + sizeof ct - 1 || memcmp(data, cl, k) != 0 || p->lim.max_headers < 2)
+        return 0;
+    for (; k < len && k < 32 && data[k] >= '0' && data[k] <= '9'; k++)
+        n = n * 10 + (size_t)(data[k] - '0');
+    size_t dl = k - (sizeof cl - 1), hlen = k + sizeof ct - 1;
+    if (dl == 0 || dl > 12 || n > p->lim.max_body || hlen > p->lim.max_header_block || len < hlen ||
+        memcmp(data + k, ct, sizeof ct - 1) != 0)
+        return 0;
+    vox__hdr h[2] = {{0, (uint32_t)(sizeof cl - 1), (uint32_t)dl, 14, 0},
+                     {(uint32_t)k + 1, (uint32_t)k + 15, 16, 12, 0}};
+    if (vox__hvec_push(&p->hdrs, &h[0]) || vox__hvec_push(&p->hdrs, &h[1])) {
+        p->hdrs.n = 0;
+        return 0; /* the general scan meets the same shortage and says so */
+    }
+    p->blen = n;
+    p->hlen = hlen;
+    *end = hlen;
+    return 1;
+}
+
 /* Fast path: the whole frame lies in data. Returns 1 with *msg, 0 when it
  * does not (nothing consumed, state reset), or an error. */
 static int try_direct(vox_parser *p, const char *data, size_t len, size_t *used, vox_msg **msg)
 {
     size_t end = 0;
+    if (event_head(p, data, len, &end))
+        return direct_frame(p, data, len, end, used, msg);
     int rc = scan_direct(p, data, len, &end);
     if (rc <= 0) {
         if (rc == 0)
@@ -274,16 +326,7 @@ static int try_direct(vox_parser *p, const char *data, size_t len, size_t *used,
     }
     if ((rc = headers_done(p, data, end)) != 0)
         return rc;
-    if (len - end < p->blen) {
-        frame_reset(p);
-        return 0;
-    }
-    if ((rc = build(p, data, msg)) != 0) {
-        frame_reset(p);
-        return rc;
-    }
-    *used = end + p->blen;
-    return 1;
+    return direct_frame(p, data, len, end, used, msg);
 }
 
 /* Slow path: append to the frame buffer, never past the end of the frame.
@@ -345,7 +388,7 @@ int vox_parser_feed(vox_parser *p, const char *data, size_t len, size_t *used, v
     for (;;) {
         size_t n = 0;
         if (p->hlen && p->buf.len == p->hlen + p->blen) {
-            if ((rc = build(p, p->buf.data, msg)) == 0) {
+            if ((rc = build(p, p->buf.data, 0, msg)) == 0) {
                 frame_reset(p);
                 rc = 1;
             }
@@ -378,6 +421,25 @@ int vox_parser_feed(vox_parser *p, const char *data, size_t len, size_t *used, v
     }
     *used = total;
     return rc;
+}
+
+int vox__parser_feed_borrowed(vox_parser *p, const char *data, size_t len, size_t *used,
+                              vox_msg **msg)
+{
+    if (!p)
+        return VOX_EINVAL;
+    p->borrow = 1;
+    int rc = vox_parser_feed(p, data, len, used, msg);
+    p->borrow = 0;
+    return rc;
+}
+
+void vox__parser_release(vox_parser *p, vox_msg *msg)
+{
+    if (p)
+        vox__msg_release(msg, &p->scratch);
+    else
+        vox_msg_free(msg);
 }
 
 int vox_parser_error(const vox_parser *p, const char **reason, uint64_t *offset)
