@@ -265,6 +265,27 @@ static void test_execute_refused_and_after_hangup(void **state)
     assert_int_equal(e.status, VOX_ECLOSED);
 }
 
+/* The session is over (hangup complete and the linger notice): a new execute
+ * for the call still says why — VOX_EHANGUP — while anything else, another
+ * channel included, gets VOX_ECLOSED. */
+static void test_execute_after_session_end(void **state)
+{
+    tc_rec r;
+    vox_conn *c = outbound(&r);
+    tc_done d = {0};
+    vox_execute x = {.app = "set", .arg = "ivr_result=none"};
+    tc_chan_event(c, "CHANNEL_HANGUP", NULL);
+    tc_chan_event(c, "CHANNEL_HANGUP_COMPLETE", NULL);
+    tc_linger_notice(c);
+    assert_int_equal(vox_conn_get_state(c), VOX_STATE_CLOSED);
+    assert_int_equal(vox_conn_execute(c, &x, NULL, 0, 0, tc_exec_cb, &d), VOX_EHANGUP);
+    x.uuid = "another-channel";
+    assert_int_equal(vox_conn_execute(c, &x, NULL, 0, 0, tc_exec_cb, &d), VOX_ECLOSED);
+    assert_int_equal(vox_conn_api(c, "status", NULL, 0, tc_reply_cb, &d), VOX_ECLOSED);
+    assert_int_equal(d.calls, 0);
+    vox_conn_free(c);
+}
+
 static void test_linger_notice_ends_not_started(void **state)
 {
     tc_rec r;
@@ -526,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_loop_forever),
         cmocka_unit_test(test_execute_refused_and_after_hangup),
         cmocka_unit_test(test_linger_notice_ends_not_started),
+        cmocka_unit_test(test_execute_after_session_end),
         cmocka_unit_test(test_exec_timeout_and_orphan),
         cmocka_unit_test(test_api_timeout_orphan),
         cmocka_unit_test(test_generated_ids),

@@ -261,7 +261,8 @@ VOX_EXPORT int vox_conn_command(vox_conn *c, const vox_buf *buf, uint32_t timeou
  * Outbound: x->uuid may be NULL (the call's channel). Inbound: x->uuid names
  * the channel (not checked here) and its events must be subscribed. Returns
  * VOX_EHANGUP at once (the callback is not called) when the call's channel
- * has already hung up or its linger notice came. With loops, completes at
+ * has already hung up or its linger notice came — also once the session has
+ * ended after that, where other requests get VOX_ECLOSED. With loops, completes at
  * the last loop, or when FreeSWITCH stops early (an iteration under 0.5 s,
  * another application started, or a hangup). The Event-UUID used
  * (x->event_uuid, or a generated one) is copied to uuid_out when not NULL.

@@ -143,6 +143,8 @@ static void on_hangup(vox_conn *c, const char *uuid)
 
 void vox__exec_event(vox_conn *c, const vox_event *ev, const char *name)
 {
+    if (!c->live_head)
+        return; /* every case below only acts on waiting requests */
     if (!strcmp(name, "CHANNEL_EXECUTE"))
         on_execute(c, ev);
     else if (!strcmp(name, "CHANNEL_EXECUTE_COMPLETE"))
@@ -167,7 +169,7 @@ static int exec_check(const vox_conn *c, const vox_execute *x, size_t uuid_out_s
                       const char *uuid_out)
 {
     int rc = vox__req_check(c);
-    if (rc)
+    if (rc && !(c && c->o.role == VOX_ROLE_OUTBOUND && (c->hungup || c->linger_seen)))
         return rc;
     if (!x || !x->app || !*x->app || (uuid_out && uuid_out_size < 37))
         return VOX_EINVAL;
@@ -178,8 +180,8 @@ static int exec_check(const vox_conn *c, const vox_execute *x, size_t uuid_out_s
         return VOX_EINVAL;
     int ours = !x->uuid || !*x->uuid || vox__str_eq(x->uuid, c->uuid);
     if (c->o.role == VOX_ROLE_OUTBOUND && ours && (c->hungup || c->linger_seen))
-        return VOX_EHANGUP;
-    return 0;
+        return VOX_EHANGUP; /* even once the session is over: say why */
+    return rc;
 }
 
 int vox_conn_execute(vox_conn *c, const vox_execute *x, char *uuid_out, size_t uuid_out_size,
