@@ -11,6 +11,7 @@
 # and all three programs stopped cleanly.
 build=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/proc.sh"
 sim=${VOX_SIM:-$build/vox-sim}
 ivr=$build/examples/ivr
 monitor=$build/examples/monitor
@@ -24,31 +25,6 @@ failed=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vox-demo.XXXXXX") || exit 1
 
 say() { echo "demo: $*"; }
-
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
-
-# Wait until file $1 has a line matching $2, for at most $3 tenths of a
-# second, while process $4 lives.
-await_line() {
-    _n=0
-    while [ "$_n" -lt "$3" ]; do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        alive "$4" || { grep -q "$2" "$1" 2>/dev/null; return $?; }
-        sleep 0.1
-        _n=$((_n + 1))
-    done
-    return 1
-}
-
-# Wait at most $2 tenths of a second for process $1 to end.
-await_exit() {
-    _n=0
-    while alive "$1" && [ "$_n" -lt "$2" ]; do
-        sleep 0.1
-        _n=$((_n + 1))
-    done
-    ! alive "$1"
-}
 
 # SIGTERM process $2 (named $1), wait for it, and complain unless it exits 0.
 stop() {
@@ -79,11 +55,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# The port of a "NAME: listening on HOST:PORT" line in file $1.
-port_of() {
-    sed -n 's/^[a-z-]*: listening on .*:\([0-9][0-9]*\)$/\1/p' "$1" | head -n 1
-}
-
 fail_start() { # NAME ERRFILE
     say "$1 did not start:"
     sed 's/^/    /' "$2"
@@ -99,20 +70,20 @@ done
 
 "$ivr" --port 0 >"$tmp/ivr.out" 2>"$tmp/ivr.err" &
 ivr_pid=$!
-await_line "$tmp/ivr.err" '^ivr: listening on' 100 "$ivr_pid" || fail_start ivr "$tmp/ivr.err"
+await_line "$tmp/ivr.err" '^ivr: listening on' "$ivr_pid" || fail_start ivr "$tmp/ivr.err"
 ivr_port=$(port_of "$tmp/ivr.err")
 
 "$sim" --port 0 --scenario "$scenario" --socket "127.0.0.1:$ivr_port" --wait-clients 1 \
     --timeout "$limit" >"$tmp/sim.out" 2>"$tmp/sim.err" &
 sim_pid=$!
-await_line "$tmp/sim.err" '^vox-sim: listening on' 100 "$sim_pid" ||
+await_line "$tmp/sim.err" '^vox-sim: listening on' "$sim_pid" ||
     fail_start vox-sim "$tmp/sim.err"
 sim_port=$(port_of "$tmp/sim.err")
 
 # vox-sim places its calls once the monitor has subscribed (--wait-clients 1).
 "$monitor" --port "$sim_port" >"$tmp/mon.out" 2>"$tmp/mon.err" &
 mon_pid=$!
-await_line "$tmp/mon.err" '^connected' 100 "$mon_pid" || fail_start monitor "$tmp/mon.err"
+await_line "$tmp/mon.err" '^connected' "$mon_pid" || fail_start monitor "$tmp/mon.err"
 
 say "ivr (pid $ivr_pid) on 127.0.0.1:$ivr_port, vox-sim (pid $sim_pid) on" \
     "127.0.0.1:$sim_port, monitor (pid $mon_pid)"

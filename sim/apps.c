@@ -1,14 +1,14 @@
 /* vox-sim applications: the sendmsg queue, one application at a time as
  * FreeSWITCH runs them (CHANNEL_EXECUTE, CHANNEL_EXECUTE_COMPLETE with
- * Application-UUID, loops), the dialplan steps, and the applications
- * themselves in simulated time. */
-#include <regex.h>
+ * Application-UUID, loops), the dialplan steps, the media lengths and the
+ * simple applications in simulated time. Digits are in digits.c, bridge in
+ * bridge.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "calls.h"
+#include "apps.h"
 
 struct sim_msg {
     sim_msg *next;
@@ -17,26 +17,6 @@ struct sim_msg {
     int loops, loop;
     bool lock, deferred;
     sim_conn *replyto;
-};
-
-typedef struct pagd pagd;
-
-typedef struct app_def {
-    const char *name;
-    void (*start)(sim_chan *ch, sim_run *r);
-    const char *abort_resp; /* NULL: the last application's response */
-    bool parking;           /* queued messages run on top of it */
-} app_def;
-
-struct sim_run {
-    const app_def *def;
-    char *name, *arg;
-    char uuid[64];
-    sim_msg *msg; /* NULL: a dialplan step */
-    bool lock, ending;
-    uint64_t timer, started_ms, dur_ms;
-    pagd *pg;
-    sim_dial *dial;
 };
 
 static void pump_now(sim_chan *ch);
@@ -62,9 +42,36 @@ static void reply_late(sim_msg *m)
         m->deferred = false;
 }
 
+/* A message is over (ran its loops, or dropped): its late reply, freed. */
+static void msg_end(sim_chan *ch, sim_msg *m)
+{
+    sim__var_set(ch, "current_loop", NULL);
+    sim__var_set(ch, "total_loops", NULL);
+    reply_late(m);
+    msg_free(m);
+}
+
+/* Drop the queued messages (their late replies go out when reply). */
+static void drop_queue(sim_chan *ch, bool reply)
+{
+    while (ch->q_head) {
+        sim_msg *m = ch->q_head;
+        ch->q_head = m->next;
+        if (reply)
+            reply_late(m);
+        msg_free(m);
+    }
+    ch->q_tail = NULL;
+}
+
 static sim_run *top(sim_chan *ch)
 {
     return ch->nruns ? ch->runs[ch->nruns - 1] : NULL;
+}
+
+sim_run *sim__app_top(sim_chan *ch)
+{
+    return top(ch);
 }
 
 static void run_free(sim_run *r)
@@ -115,6 +122,22 @@ static uint64_t tone_ms(const char *spec)
     return total * (uint64_t)(loops ? loops : 1);
 }
 
+/* The next non-empty part of *rest up to sep, cut there (*rest moves past
+ * it), or NULL when none is left. */
+static char *next_part(char **rest, char sep)
+{
+    char *p = *rest;
+    while (p && *p == sep)
+        p++;
+    if (!p || !*p)
+        return NULL;
+    char *end = strchr(p, sep);
+    if (end)
+        *end++ = '\0';
+    *rest = end;
+    return p;
+}
+
 uint64_t sim__media_ms(const char *path)
 {
     if (!path || !*path)
@@ -131,9 +154,8 @@ uint64_t sim__media_ms(const char *path)
     }
     if (!strncmp(path, "file_string://", 14)) {
         uint64_t t = 0;
-        char *dup = sim__strdup(path + 14);
-        for (char *save = NULL, *f = dup ? strtok_r(dup, "!", &save) : NULL; f;
-             f = strtok_r(NULL, "!", &save)) {
+        char *dup = sim__strdup(path + 14), *f;
+        for (char *rest = dup; (f = next_part(&rest, '!'));) {
             uint64_t m = sim__media_ms(f);
             t = m == UINT64_MAX || t == UINT64_MAX ? UINT64_MAX : t + m;
         }
@@ -143,7 +165,7 @@ uint64_t sim__media_ms(const char *path)
     return 2000; /* a file: every recording lasts two seconds here */
 }
 
-static void playback_vars(sim_chan *ch, uint64_t ms)
+void sim__playback_vars(sim_chan *ch, uint64_t ms)
 {
     sim__var_setf(ch, "playback_last_offset_pos", "%llu", (unsigned long long)ms * 8);
     sim__var_setf(ch, "playback_seconds", "%llu", (unsigned long long)ms / 1000);
@@ -171,14 +193,10 @@ static void fire_exec(sim_chan *ch, sim_run *r, const char *ev, const char *resp
 
 static bool push_run(sim_chan *ch, sim_run *r)
 {
-    if (ch->nruns == ch->capruns) {
-        size_t cap = ch->capruns ? ch->capruns * 2 : 4;
-        sim_run **v = realloc(ch->runs, cap * sizeof *v);
-        if (!v)
-            return false;
-        ch->runs = v;
-        ch->capruns = cap;
-    }
+    sim_run **v = sim__grow(ch->runs, &ch->capruns, ch->nruns + 1, sizeof *v);
+    if (!v)
+        return false;
+    ch->runs = v;
     ch->runs[ch->nruns++] = r;
     return true;
 }
@@ -247,10 +265,7 @@ void sim__app_done(sim_chan *ch, const char *response)
             sim__app_start(ch, m->app, m->arg, m);
             return;
         }
-        sim__var_set(ch, "current_loop", NULL);
-        sim__var_set(ch, "total_loops", NULL);
-        reply_late(m);
-        msg_free(m);
+        msg_end(ch, m);
     }
     sim__apps_pump(ch);
 }
@@ -274,7 +289,10 @@ static void stop_run(sim_chan *ch, sim_run *r)
     }
 }
 
-void sim__apps_abort(sim_chan *ch)
+/* End every running application, top first: on hangup (abort: each with
+ * its abort response) or when the channel leaves its extension (the last
+ * response; a sendmsg's loops end with it, the channel being still up). */
+static void end_runs(sim_chan *ch, bool abort)
 {
     while (ch->nruns) {
         sim_run *r = top(ch);
@@ -282,39 +300,30 @@ void sim__apps_abort(sim_chan *ch)
         if (r->def->parking)
             unpark(ch);
         char resp[64];
-        snprintf(resp, sizeof resp, "%s", r->def->abort_resp ? r->def->abort_resp : ch->last_response);
+        const char *why = abort && r->def->abort_resp ? r->def->abort_resp : ch->last_response;
+        snprintf(resp, sizeof resp, "%s", why);
+        sim_msg *m = NULL;
+        if (!abort) { /* the message ends here, without another loop */
+            m = r->msg;
+            r->msg = NULL;
+        }
         sim__app_done(ch, resp);
+        if (m)
+            msg_end(ch, m);
     }
-    while (ch->q_head) {
-        sim_msg *m = ch->q_head;
-        ch->q_head = m->next;
-        reply_late(m);
-        msg_free(m);
-    }
-    ch->q_tail = NULL;
+}
+
+void sim__apps_abort(sim_chan *ch)
+{
+    end_runs(ch, true);
+    drop_queue(ch, true);
 }
 
 /* Leaving the extension (transfer): every application ends as on hangup,
  * queued messages stay. */
 void sim__apps_unwind(sim_chan *ch)
 {
-    while (ch->nruns) {
-        sim_run *r = top(ch);
-        stop_run(ch, r);
-        if (r->def->parking)
-            unpark(ch);
-        char resp[64];
-        snprintf(resp, sizeof resp, "%s", ch->last_response);
-        sim_msg *m = r->msg;
-        r->msg = NULL;
-        sim__app_done(ch, resp);
-        if (m) {
-            sim__var_set(ch, "current_loop", NULL);
-            sim__var_set(ch, "total_loops", NULL);
-            reply_late(m);
-            msg_free(m);
-        }
-    }
+    end_runs(ch, false);
 }
 
 void sim__apps_sock_gone(sim_chan *ch)
@@ -335,11 +344,7 @@ void sim__apps_free(sim_chan *ch)
     free(ch->runs);
     ch->runs = NULL;
     ch->nruns = 0;
-    while (ch->q_head) {
-        sim_msg *m = ch->q_head;
-        ch->q_head = m->next;
-        msg_free(m);
-    }
+    drop_queue(ch, false);
 }
 
 void sim__dialplan_next(sim_chan *ch)
@@ -356,6 +361,44 @@ void sim__dialplan_next(sim_chan *ch)
         sim__account(ch, "end of extension");
         sim__chan_hangup(ch, "NORMAL_CLEARING");
     }
+}
+
+/* The sim's dialplan (context default), as the captures' FreeSWITCH had it:
+ * 9999 hangs up UNALLOCATED_NUMBER, 9102 parks unanswered, 9105 answers and
+ * parks; with a socket target, 9101 runs the socket unanswered, 9106 the
+ * socket without `full`, 9104 answer, socket, then park after `resume`;
+ * every other extension answers and runs `socket <target> async full` (or
+ * parks when there is no target). After the last step the channel hangs up
+ * with NORMAL_CLEARING, as FreeSWITCH does at the end of an extension. */
+void sim__extension(sim_chan *ch, const char *exten, const char *target)
+{
+    if (!target)
+        target = ch->s->o.socket;
+    char full[300], half[300];
+    snprintf(full, sizeof full, "%s async full", target ? target : "");
+    snprintf(half, sizeof half, "%s async", target ? target : "");
+    const char *hang[] = {"hangup", "UNALLOCATED_NUMBER"};
+    const char *park[] = {"park", NULL};
+    const char *ans_park[] = {"answer", NULL, "park", NULL};
+    const char *sock_only[] = {"socket", full};
+    const char *sock_half[] = {"socket", half};
+    const char *resume[] = {"answer", NULL, "socket", full, "park", NULL};
+    const char *normal[] = {"answer", NULL, "socket", full};
+    const char *const *st = normal;
+    size_t n = 2;
+    if (!strcmp(exten, "9999"))
+        st = hang, n = 1;
+    else if (!strcmp(exten, "9102"))
+        st = park, n = 1;
+    else if (!strcmp(exten, "9105") || !target)
+        st = ans_park, n = 2;
+    else if (!strcmp(exten, "9101"))
+        st = sock_only, n = 1;
+    else if (!strcmp(exten, "9106"))
+        st = sock_half, n = 1;
+    else if (!strcmp(exten, "9104"))
+        st = resume, n = 3;
+    sim__chan_set_steps(ch, st, n);
 }
 
 static bool locked(const sim_chan *ch)
@@ -411,37 +454,29 @@ static void pump_now(sim_chan *ch)
 
 /* ------------------------------------------------------------ sendmsg */
 
-static const char *hget(const vox_header *h, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (h[i].name && !strcasecmp(h[i].name, name))
-            return h[i].value;
-    return NULL;
-}
-
 static sim_msg *parse_msg(const vox_header *h, size_t n, const char *body)
 {
-    const char *cmd = hget(h, n, "call-command");
+    const char *cmd = sim__header(h, n, "call-command");
     if (!cmd)
         return NULL;
     sim_msg *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
     if (!strcasecmp(cmd, "hangup")) {
-        const char *c = sim__cause_name(hget(h, n, "hangup-cause"));
+        const char *c = sim__cause_name(sim__header(h, n, "hangup-cause"));
         m->hangup = true;
         m->cause = sim__strdup(c ? c : "NORMAL_CLEARING");
-    } else if (!strcasecmp(cmd, "execute") && hget(h, n, "execute-app-name")) {
-        const char *arg = hget(h, n, "execute-app-arg");
-        const char *ct = hget(h, n, "content-type");
+    } else if (!strcasecmp(cmd, "execute") && sim__header(h, n, "execute-app-name")) {
+        const char *arg = sim__header(h, n, "execute-app-arg");
+        const char *ct = sim__header(h, n, "content-type");
         if ((!arg || !*arg) && body && ct && !strcasecmp(ct, "text/plain"))
             arg = body;
-        m->app = sim__strdup(hget(h, n, "execute-app-name"));
+        m->app = sim__strdup(sim__header(h, n, "execute-app-name"));
         m->arg = sim__strdup(arg ? arg : "");
-        m->event_uuid = sim__strdup(hget(h, n, "event-uuid"));
-        const char *loops = hget(h, n, "loops");
+        m->event_uuid = sim__strdup(sim__header(h, n, "event-uuid"));
+        const char *loops = sim__header(h, n, "loops");
         m->loops = loops ? (int)strtol(loops, NULL, 10) : 1;
-        m->lock = sim__true(hget(h, n, "event-lock"));
+        m->lock = sim__true(sim__header(h, n, "event-lock"));
     } else {
         free(m); /* nomedia, unicast, xferext …: accepted, nothing runs */
         return NULL;
@@ -453,8 +488,8 @@ static sim_msg *parse_msg(const vox_header *h, size_t n, const char *body)
     return m;
 }
 
-void sim__chan_sendmsg(sim_chan *c, const vox_header *h, size_t n, const char *body,
-                       char *reply, size_t replylen)
+void sim__chan_sendmsg(sim_chan *c, const vox_header *h, size_t n, const char *body, char *reply,
+                       size_t replylen)
 {
     snprintf(reply, replylen, "+OK");
     if (!c || c->dead)
@@ -477,7 +512,7 @@ void sim__chan_sendmsg(sim_chan *c, const vox_header *h, size_t n, const char *b
         return;
     }
     if (c->sock && !c->sock_async && c->sock_state == SOCK_READY &&
-        !sim__true(hget(h, n, "async"))) {
+        !sim__true(sim__header(h, n, "async"))) {
         m->deferred = true;
         m->replyto = c->sock;
         reply[0] = '\0';
@@ -501,7 +536,7 @@ void sim__chan_sendmsg(sim_chan *c, const vox_header *h, size_t n, const char *b
 
 /* ------------------------------------------------------------ simple apps */
 
-static void app_done_none(sim_chan *ch, sim_run *r)
+void sim__app_done_none(sim_chan *ch, sim_run *r)
 {
     (void)r;
     sim__app_done(ch, NULL);
@@ -511,20 +546,20 @@ static void app_answer(sim_chan *ch, sim_run *r)
 {
     sim__chan_answer(ch);
     sim__account(ch, "answer");
-    app_done_none(ch, r);
+    sim__app_done_none(ch, r);
 }
 
 static void app_pre_answer(sim_chan *ch, sim_run *r)
 {
     sim__chan_pre_answer(ch);
     sim__account(ch, "pre_answer");
-    app_done_none(ch, r);
+    sim__app_done_none(ch, r);
 }
 
 static void app_ring_ready(sim_chan *ch, sim_run *r)
 {
     sim__chan_ring(ch);
-    app_done_none(ch, r);
+    sim__app_done_none(ch, r);
 }
 
 static void set_pair(sim_chan *ch, const char *text, const char *app)
@@ -543,31 +578,30 @@ static void set_pair(sim_chan *ch, const char *text, const char *app)
 static void app_set(sim_chan *ch, sim_run *r)
 {
     set_pair(ch, r->arg, "set");
-    app_done_none(ch, r);
+    sim__app_done_none(ch, r);
 }
 
 static void app_unset(sim_chan *ch, sim_run *r)
 {
     sim__var_set(ch, r->arg, NULL);
     sim__account(ch, "unset %s", r->arg);
-    app_done_none(ch, r);
+    sim__app_done_none(ch, r);
 }
 
 /* multiset a=b c=d, or ^^<sep>a=b<sep>c=d */
 static void app_multiset(sim_chan *ch, sim_run *r)
 {
-    char sep[2] = " ";
+    char sep = ' ';
     const char *p = r->arg;
     if (!strncmp(p, "^^", 2) && p[2]) {
-        sep[0] = p[2];
+        sep = p[2];
         p += 3;
     }
-    char *dup = sim__strdup(p);
-    for (char *save = NULL, *t = dup ? strtok_r(dup, sep, &save) : NULL; t;
-         t = strtok_r(NULL, sep, &save))
+    char *dup = sim__strdup(p), *t;
+    for (char *rest = dup; (t = next_part(&rest, sep));)
         set_pair(ch, t, "multiset");
     free(dup);
-    app_done_none(ch, r);
+    sim__app_done_none(ch, r);
 }
 
 static void app_export(sim_chan *ch, sim_run *r)
@@ -585,7 +619,7 @@ static void app_export(sim_chan *ch, sim_run *r)
     snprintf(list, sizeof list, "%s%s%s", old ? old : "", old ? "," : "", name);
     sim__var_set(ch, "export_vars", list);
     sim__account(ch, "export %s", r->arg);
-    app_done_none(ch, r);
+    sim__app_done_none(ch, r);
 }
 
 static void app_hangup(sim_chan *ch, sim_run *r)
@@ -620,7 +654,7 @@ static void timed_done(sim_calls *c, sim_chan *ch, void *arg)
         return;
     r->timer = 0;
     if (!strcmp(r->name, "playback") || !strcmp(r->name, "gentones"))
-        playback_vars(ch, r->dur_ms);
+        sim__playback_vars(ch, r->dur_ms);
     sim__app_done(ch, arg);
 }
 
@@ -668,7 +702,7 @@ static void app_two_seconds(sim_chan *ch, sim_run *r)
 static void app_noop(sim_chan *ch, sim_run *r)
 {
     sim__account(ch, "%s %s", r->name, r->arg);
-    app_done_none(ch, r);
+    sim__app_done_none(ch, r);
 }
 
 static void sched_task(sim_calls *c, sim_chan *ch, void *arg)
@@ -688,7 +722,7 @@ static void app_sched_hangup(sim_chan *ch, sim_run *r)
     const char *cause = sim__cause_name(*end ? end : NULL);
     sim__after(ch->s->calls, ch, (uint64_t)(secs > 0 ? secs : 0) * 1000, sched_task,
                (void *)(cause ? cause : "ALLOTTED_TIMEOUT"));
-    app_done_none(ch, r);
+    sim__app_done_none(ch, r);
 }
 
 /* respond <code> [reason]: 18x signals progress, 4xx-6xx end the call. */
@@ -701,16 +735,16 @@ static void app_respond(sim_chan *ch, sim_run *r)
     } else if (code == 183) {
         sim__chan_pre_answer(ch);
     } else if (code >= 400) {
-        const char *cause = code == 486 || code == 600 ? "USER_BUSY"
-                            : code == 404          ? "UNALLOCATED_NUMBER"
+        const char *cause = code == 486 || code == 600   ? "USER_BUSY"
+                            : code == 404                ? "UNALLOCATED_NUMBER"
                             : code == 403 || code == 603 ? "CALL_REJECTED"
-                            : code == 480          ? "NO_USER_RESPONSE"
-                            : code == 503          ? "NORMAL_TEMPORARY_FAILURE"
-                                                   : "NORMAL_UNSPECIFIED";
+                            : code == 480                ? "NO_USER_RESPONSE"
+                            : code == 503                ? "NORMAL_TEMPORARY_FAILURE"
+                                                         : "NORMAL_UNSPECIFIED";
         sim__chan_hangup(ch, cause);
         return;
     }
-    app_done_none(ch, r);
+    sim__app_done_none(ch, r);
 }
 
 /* transfer <exten> [dialplan [context]]: a new extension of the sim's dialplan. */
@@ -762,13 +796,12 @@ static void app_socket(sim_chan *ch, sim_run *r)
     ch->sock_async = async;
     ch->sock_state = SOCK_OPENING;
     sim__account(ch, "socket %s", r->arg);
-    if (port <= 0 || port > 65535 ||
-        sim__socket_open(ch, host, (uint16_t)port, async, full) != 0) {
+    if (port <= 0 || port > 65535 || sim__socket_open(ch, host, (uint16_t)port, async, full) != 0) {
         sim__log(ch->s, 1, "%s: socket %s: Socket Error!", ch->name, r->arg);
         sim__account(ch, "socket error");
         ch->sock_state = SOCK_NONE;
         ch->sock = NULL;
-        app_done_none(ch, r);
+        sim__app_done_none(ch, r);
     }
 }
 
@@ -780,416 +813,6 @@ void sim__socket_app_end(sim_chan *ch)
     sim__apps_pump(ch);
 }
 
-/* ------------------------------------------------------------ digits */
-
-enum { PG_PROMPT, PG_COLLECT, PG_INVALID };
-enum { ST_SUCCESS, ST_TIMEOUT, ST_TOO_SMALL };
-
-struct pagd {
-    bool is_read;
-    unsigned min, max, tries;
-    uint64_t timeout, digit_timeout, prompt_ms;
-    char term[16], prompt[512], invalid[512], var[128], regex[256];
-    int phase;
-    char buf[128];
-    size_t len;
-    char term_used;
-};
-
-/* The regexp in POSIX ERE: \d \w \s as classes. */
-static bool digits_match(const char *digits, const char *re)
-{
-    char ere[768];
-    size_t n = 0;
-    for (const char *p = re; *p && n + 16 < sizeof ere; p++) {
-        const char *cls = NULL;
-        if (*p == '\\' && p[1] == 'd')
-            cls = "[0-9]";
-        else if (*p == '\\' && p[1] == 'w')
-            cls = "[A-Za-z0-9_]";
-        else if (*p == '\\' && p[1] == 's')
-            cls = "[[:space:]]";
-        if (cls) {
-            n += (size_t)snprintf(ere + n, sizeof ere - n, "%s", cls);
-            p++;
-        } else {
-            ere[n++] = *p;
-        }
-    }
-    ere[n] = '\0';
-    regex_t rx;
-    if (regcomp(&rx, ere, REG_EXTENDED | REG_NOSUB))
-        return false;
-    bool ok = regexec(&rx, digits, 0, NULL, 0) == 0;
-    regfree(&rx);
-    return ok;
-}
-
-static void pg_try(sim_chan *ch, sim_run *r);
-static void pg_collect(sim_chan *ch, sim_run *r);
-
-static void pg_finish(sim_chan *ch, sim_run *r, bool ok)
-{
-    pagd *g = r->pg;
-    if (ok) {
-        sim__account(ch, "%s → %s", r->name, g->buf);
-    } else {
-        g->buf[0] = '\0';
-        sim__account(ch, "%s → (%s)", r->name, sim__var(ch, "read_result") ? sim__var(ch, "read_result") : "none");
-    }
-    sim__app_done(ch, NULL);
-}
-
-static void pg_invalid_done(sim_calls *c, sim_chan *ch, void *arg)
-{
-    (void)c;
-    (void)arg;
-    sim_run *r = top(ch);
-    if (!r || !r->pg)
-        return;
-    r->timer = 0;
-    if (r->pg->tries)
-        pg_try(ch, r);
-    else
-        pg_finish(ch, r, false);
-}
-
-/* switch_ivr_read's end, then play_and_get_digits' verdict. */
-static void pg_read_end(sim_chan *ch, sim_run *r, int st)
-{
-    pagd *g = r->pg;
-    sim__cancel(ch->s->calls, r->timer);
-    r->timer = 0;
-    if (g->term_used) {
-        char t[2] = {g->term_used, 0};
-        sim__var_set(ch, "read_terminator_used", t);
-    }
-    if (g->min && g->len < g->min)
-        st = ST_TOO_SMALL;
-    sim__var_set(ch, "read_result", st == ST_SUCCESS   ? "success"
-                                    : st == ST_TIMEOUT ? "timeout"
-                                                       : "failure");
-    if (*g->var && g->len)
-        sim__var_set(ch, g->var, g->buf);
-    if (g->is_read) {
-        pg_finish(ch, r, st == ST_SUCCESS || (st == ST_TIMEOUT && g->len));
-        return;
-    }
-    if (st == ST_TIMEOUT && g->len >= g->min)
-        st = ST_SUCCESS;
-    if (g->min == 0 && g->len == 0 && g->term_used) {
-        pg_finish(ch, r, true);
-        return;
-    }
-    if (st == ST_SUCCESS && g->len) {
-        if (!*g->regex || digits_match(g->buf, g->regex)) {
-            pg_finish(ch, r, true);
-            return;
-        }
-        if (*g->var) {
-            char inv[160];
-            sim__var_set(ch, g->var, NULL);
-            snprintf(inv, sizeof inv, "%s_invalid", g->var);
-            sim__var_set(ch, inv, g->buf);
-        }
-    }
-    /* a failed try: the invalid file, then the next try */
-    g->tries--;
-    g->phase = PG_INVALID;
-    uint64_t ms = sim__media_ms(g->invalid);
-    r->timer = sim__after(ch->s->calls, ch, ms == UINT64_MAX ? 0 : ms, pg_invalid_done, NULL);
-}
-
-static void pg_timeout(sim_calls *c, sim_chan *ch, void *arg)
-{
-    (void)c;
-    (void)arg;
-    sim_run *r = top(ch);
-    if (r && r->pg) {
-        r->timer = 0;
-        pg_read_end(ch, r, ST_TIMEOUT);
-    }
-}
-
-/* Take the buffered digits; end on a terminator or max digits, else wait. */
-static void pg_collect(sim_chan *ch, sim_run *r)
-{
-    pagd *g = r->pg;
-    g->phase = PG_COLLECT;
-    size_t used = 0;
-    int done = -1;
-    while (used < ch->ndtmf && done < 0) {
-        char d = ch->dtmf[used++];
-        if (strchr(g->term, d)) {
-            g->term_used = d;
-            done = ST_SUCCESS;
-        } else if (g->len + 1 < sizeof g->buf) {
-            g->buf[g->len++] = d;
-            g->buf[g->len] = '\0';
-            if (g->len >= g->max)
-                done = ST_SUCCESS;
-        }
-    }
-    memmove(ch->dtmf, ch->dtmf + used, ch->ndtmf - used);
-    ch->ndtmf -= used;
-    if (done >= 0) {
-        pg_read_end(ch, r, done);
-        return;
-    }
-    sim__cancel(ch->s->calls, r->timer);
-    r->timer = sim__after(ch->s->calls, ch, g->len ? g->digit_timeout : g->timeout, pg_timeout, NULL);
-}
-
-static void pg_prompt_end(sim_chan *ch, sim_run *r, uint64_t played)
-{
-    sim__cancel(ch->s->calls, r->timer);
-    r->timer = 0;
-    playback_vars(ch, played);
-    pg_collect(ch, r);
-}
-
-static void pg_prompt_done(sim_calls *c, sim_chan *ch, void *arg)
-{
-    (void)c;
-    (void)arg;
-    sim_run *r = top(ch);
-    if (r && r->pg) {
-        r->timer = 0;
-        pg_prompt_end(ch, r, r->pg->prompt_ms);
-    }
-}
-
-static void pg_try(sim_chan *ch, sim_run *r)
-{
-    pagd *g = r->pg;
-    g->len = 0;
-    g->buf[0] = '\0';
-    g->term_used = 0;
-    if (!*g->prompt || !strcasecmp(g->prompt, "silence") || ch->ndtmf) {
-        /* a digit already waiting breaks the prompt at once */
-        if (*g->prompt && strcasecmp(g->prompt, "silence"))
-            playback_vars(ch, 0);
-        pg_collect(ch, r);
-        return;
-    }
-    g->phase = PG_PROMPT;
-    g->prompt_ms = sim__media_ms(g->prompt);
-    r->started_ms = sim__ms(ch->s);
-    if (g->prompt_ms != UINT64_MAX)
-        r->timer = sim__after(ch->s->calls, ch, g->prompt_ms, pg_prompt_done, NULL);
-}
-
-void sim__apps_dtmf(sim_chan *ch)
-{
-    sim_run *r = top(ch);
-    if (!r || !r->pg || r->pg->phase == PG_INVALID)
-        return;
-    if (r->pg->phase == PG_PROMPT)
-        pg_prompt_end(ch, r, sim__ms(ch->s) - r->started_ms);
-    else
-        pg_collect(ch, r);
-}
-
-static void copy_str(char *dst, size_t n, const char *src)
-{
-    size_t len = strlen(src);
-    len = len < n ? len : n - 1;
-    memcpy(dst, src, len);
-    dst[len] = '\0';
-}
-
-static unsigned uarg(const char *s, unsigned def)
-{
-    char *end;
-    long v = s ? strtol(s, &end, 10) : -1;
-    return s && !*end && v >= 0 ? (unsigned)v : def;
-}
-
-/* play_and_get_digits <min> <max> <tries> <timeout> <terminators> <file>
- * <invalid_file> [<var> [<regexp> [<digit_timeout>]]] */
-static void app_pagd(sim_chan *ch, sim_run *r)
-{
-    char a[10][512] = {{0}};
-    int n = sscanf(r->arg, "%511s %511s %511s %511s %511s %511s %511s %511s %511s %511s", a[0],
-                   a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-    pagd *g = r->pg = calloc(1, sizeof *g);
-    if (n < 7 || !g) {
-        sim__log(ch->s, 1, "%s: play_and_get_digits: bad arguments", ch->name);
-        app_done_none(ch, r);
-        return;
-    }
-    sim__chan_pre_answer(ch);
-    g->min = uarg(a[0], 0);
-    g->max = uarg(a[1], 128);
-    g->max = g->max < g->min ? g->min : g->max;
-    g->max = g->max < 1 ? 1 : g->max;
-    g->tries = uarg(a[2], 1);
-    g->tries = g->tries ? g->tries : 1;
-    g->timeout = uarg(a[3], 5000);
-    copy_str(g->term, sizeof g->term, strcasecmp(a[4], "none") ? a[4] : "");
-    copy_str(g->prompt, sizeof g->prompt, a[5]);
-    copy_str(g->invalid, sizeof g->invalid, a[6]);
-    copy_str(g->var, sizeof g->var, n > 7 ? a[7] : "");
-    copy_str(g->regex, sizeof g->regex, n > 8 ? a[8] : "");
-    g->digit_timeout = n > 9 ? uarg(a[9], (unsigned)g->timeout) : g->timeout;
-    if (*g->var) {
-        char inv[160];
-        snprintf(inv, sizeof inv, "%s_invalid", g->var);
-        sim__var_set(ch, inv, NULL);
-    }
-    pg_try(ch, r);
-}
-
-/* read <min> <max> <file> <var> <timeout> <terminators> */
-static void app_read(sim_chan *ch, sim_run *r)
-{
-    char a[6][512] = {{0}};
-    int n = sscanf(r->arg, "%511s %511s %511s %511s %511s %511s", a[0], a[1], a[2], a[3], a[4],
-                   a[5]);
-    pagd *g = r->pg = calloc(1, sizeof *g);
-    if (n < 1 || !g) {
-        app_done_none(ch, r);
-        return;
-    }
-    sim__chan_pre_answer(ch);
-    g->is_read = true;
-    g->min = uarg(a[0], 0);
-    g->max = n > 1 ? uarg(a[1], 128) : 128;
-    g->max = g->max < g->min ? g->min : g->max;
-    g->max = g->max < 1 ? 1 : g->max;
-    g->tries = 1;
-    copy_str(g->prompt, sizeof g->prompt, n > 2 ? a[2] : "");
-    copy_str(g->var, sizeof g->var, n > 3 ? a[3] : "");
-    g->timeout = n > 4 ? uarg(a[4], 5000) : 5000;
-    g->timeout = g->timeout ? g->timeout : 1;
-    g->digit_timeout = g->timeout;
-    copy_str(g->term, sizeof g->term, n > 5 ? a[5] : "#");
-    pg_try(ch, r);
-}
-
-/* ------------------------------------------------------------ bridge */
-
-static void bridge_event(sim_chan *a, sim_chan *b, const char *name)
-{
-    sim_event *e = sim__event_new(a->s, name, NULL);
-    if (!e)
-        return;
-    sim__event_add(e, "Bridge-A-Unique-ID", a->uuid);
-    sim__event_add(e, "Bridge-B-Unique-ID", b->uuid);
-    sim__chan_add_headers(a, e, true);
-    sim__fire(a->s, e);
-}
-
-void sim__bridge(sim_chan *ch, sim_chan *leg)
-{
-    memcpy(ch->peer, leg->uuid, sizeof ch->peer);
-    memcpy(leg->peer, ch->uuid, sizeof leg->peer);
-    ch->peer_kind = PEER_LEG;
-    leg->peer_kind = PEER_CALLER;
-    ch->bridged = leg->bridged = true;
-    ch->bridge_b = false;
-    leg->bridge_b = true;
-    ch->t_bridged = leg->t_bridged = sim__now_us(ch->s);
-    sim__var_set(ch, "bridge_uuid", leg->uuid);
-    sim__var_set(leg, "bridge_uuid", ch->uuid);
-    sim__chan_state(leg, CS_EXCHANGE_MEDIA);
-    bridge_event(ch, leg, "CHANNEL_BRIDGE");
-}
-
-void sim__unbridge(sim_chan *ch, sim_chan *leg)
-{
-    if (!ch->bridged)
-        return;
-    ch->bridged = leg->bridged = false;
-    bridge_event(ch, leg, "CHANNEL_UNBRIDGE");
-}
-
-/* switch_ivr_originate's DIALSTATUS for a failure cause. */
-static const char *dialstatus(const char *cause)
-{
-    static const char *const map[][2] = {
-        {"ORIGINATOR_CANCEL", "CANCEL"},  {"USER_BUSY", "BUSY"},
-        {"NO_ANSWER", "NOANSWER"},        {"NO_USER_RESPONSE", "NOANSWER"},
-        {"CALL_REJECTED", "DONTCALL"},    {"INVALID_NUMBER_FORMAT", "INVALIDARGS"},
-    };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (!strcmp(cause, map[i][0]))
-            return map[i][1];
-    return cause;
-}
-
-static sim_run *bridge_run(sim_chan *ch)
-{
-    sim_run *r = top(ch);
-    return r && !strcmp(r->name, "bridge") ? r : NULL;
-}
-
-static void bridge_cb(sim *s, void *ud, sim_chan *leg, const char *cause)
-{
-    (void)s;
-    sim_chan *ch = ud;
-    sim_run *r = bridge_run(ch);
-    ch->dial = NULL;
-    if (r)
-        r->dial = NULL;
-    if (!r || !sim__chan_up(ch)) {
-        if (leg)
-            sim__chan_hangup(leg, "ORIGINATOR_CANCEL");
-        return;
-    }
-    char causes[1024];
-    snprintf(causes, sizeof causes, "%s", sim__var(ch, "originate_causes") ? sim__var(ch, "originate_causes") : "");
-    if (leg) {
-        sim__var_set(ch, "originate_disposition", "SUCCESS");
-        sim__var_set(ch, "DIALSTATUS", "SUCCESS");
-        sim__var_set(ch, "last_bridge_to", leg->uuid);
-        sim__var_set(ch, "bridge_channel", leg->name);
-        sim__var_set(ch, "signal_bond", leg->uuid);
-        sim__chan_answer(ch);
-        sim__bridge(ch, leg);
-        sim__account(ch, "bridge %s: answered by %s", r->arg, leg->name);
-        return;
-    }
-    sim__var_set(ch, "last_bridge_hangup_cause", cause);
-    sim__var_set(ch, "originate_disposition", cause);
-    sim__var_set(ch, "DIALSTATUS", dialstatus(cause));
-    if (*causes)
-        sim__var_set(ch, "originate_causes", causes);
-    sim__var_set(ch, "originate_failed_cause", cause);
-    sim__account(ch, "bridge %s: failed %s", r->arg, cause);
-    const char *cof = sim__var(ch, "continue_on_fail");
-    if (sim__true(cof) || (cof && strstr(cof, cause)))
-        sim__app_done(ch, NULL);
-    else
-        sim__chan_hangup(ch, cause);
-}
-
-void sim__apps_leg_gone(sim_chan *ch, sim_chan *leg)
-{
-    if (!sim__chan_up(ch))
-        return;
-    sim__var_set(ch, "last_bridge_hangup_cause", leg->cause);
-    if (!bridge_run(ch))
-        return;
-    sim__account(ch, "bridge ended: %s hung up (%s)", leg->name, leg->cause);
-    if (sim__true(sim__var(ch, "hangup_after_bridge")))
-        sim__chan_hangup(ch, "NORMAL_CLEARING");
-    else
-        sim__app_done(ch, NULL);
-}
-
-static void app_bridge(sim_chan *ch, sim_run *r)
-{
-    sim_dial *d = sim__dial(ch->s, r->arg, ch, bridge_cb, ch);
-    if (!d) {
-        sim__account(ch, "bridge %s: out of memory", r->arg);
-        app_done_none(ch, r);
-        return;
-    }
-    r->dial = d;
-    ch->dial = d;
-}
-
 /* ------------------------------------------------------------ the table */
 
 static const app_def APPS[] = {
@@ -1198,14 +821,14 @@ static const app_def APPS[] = {
     {"ring_ready", app_ring_ready, NULL, false},
     {"playback", app_playback, "PLAYBACK ERROR", false},
     {"gentones", app_gentones, NULL, false},
-    {"play_and_get_digits", app_pagd, "_none_", false},
-    {"read", app_read, "_none_", false},
+    {"play_and_get_digits", sim__app_pagd, "_none_", false},
+    {"read", sim__app_read, "_none_", false},
     {"set", app_set, NULL, false},
     {"unset", app_unset, NULL, false},
     {"multiset", app_multiset, NULL, false},
     {"export", app_export, NULL, false},
     {"hangup", app_hangup, "_none_", false},
-    {"bridge", app_bridge, "_none_", false},
+    {"bridge", sim__app_bridge, "_none_", false},
     {"park", app_park, NULL, true},
     {"socket", app_socket, NULL, true},
     {"sleep", app_sleep, "_none_", false},

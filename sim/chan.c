@@ -1,6 +1,6 @@
 /* vox-sim channels: variables, headers and events in FreeSWITCH's order, the
- * state machine from CHANNEL_CREATE to CHANNEL_DESTROY, the socket hooks,
- * and the scheduler every simulated duration goes through. */
+ * state machine from CHANNEL_CREATE to CHANNEL_DESTROY, hangup causes and
+ * the CDR variables, the socket hooks, DTMF, and the calls part's life. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,246 +10,11 @@
 
 #include "calls.h"
 
-/* ------------------------------------------------------------ strings */
-
-static void sb_grow(sbuf *b, size_t extra)
-{
-    if (b->oom || b->len + extra + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->len + extra + 1)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = true;
-        return;
-    }
-    b->p = p;
-    b->cap = cap;
-}
-
-void sim__sb_add(sbuf *b, const char *s, size_t n)
-{
-    sb_grow(b, n);
-    if (b->oom)
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void sim__sb_adds(sbuf *b, const char *s)
-{
-    sim__sb_add(b, s, strlen(s));
-}
-
-void sim__sb_addf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    sb_grow(b, (size_t)n);
-    if (b->oom)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-const char *sim__sb_str(const sbuf *b)
-{
-    return b->p && !b->oom ? b->p : "";
-}
-
-void sim__sb_free(sbuf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
-
-char *sim__strdup(const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
-/* switch_url_encode: everything but unreserved characters is %XX, and an
- * existing valid %XX escape is kept as is. */
-void sim__sb_urlenc(sbuf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        bool keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                    (*p >= '0' && *p <= '9') || strchr("-_.!~*'()", *p);
-        if (*p == '%' && p[1] && p[2] && strchr(hex, p[1] & ~0x20) && strchr(hex, p[2] & ~0x20))
-            keep = true;
-        if (keep) {
-            sim__sb_add(b, (const char *)p, 1);
-        } else {
-            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            sim__sb_add(b, e, 3);
-        }
-    }
-}
-
-bool sim__true(const char *v)
-{
-    if (!v)
-        return false;
-    static const char *const yes[] = {"yes", "on", "true", "t", "enabled", "active", "allow"};
-    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
-        if (!strcasecmp(v, yes[i]))
-            return true;
-    return strtol(v, NULL, 10) > 0;
-}
-
-/* ------------------------------------------------------------ scheduler */
-
-struct sim_task {
-    struct sim_task *next;
-    uint64_t id, due;
-    sim_chan *ch;
-    sim_task_fn fn;
-    void *arg;
-    bool owned; /* arg is freed after the task, or when it is dropped */
-};
-
-static void task_free(struct sim_task *k)
-{
-    if (k->owned)
-        free(k->arg);
-    free(k);
-}
-
-static void reap(sim_calls *c);
-static void tick(uv_timer_t *t);
-
-static void arm(sim_calls *c)
-{
-    if (!c->tasks || c->closing)
-        return;
-    uint64_t now = uv_now(&c->s->loop);
-    uint64_t due = c->tasks->due;
-    uv_timer_start(c->timer, tick, due > now ? due - now : 0, 0);
-}
-
-static void tick(uv_timer_t *t)
-{
-    sim_calls *c = t->data;
-    uint64_t now = uv_now(&c->s->loop);
-    while (c->tasks && c->tasks->due <= now && !c->closing) {
-        struct sim_task *k = c->tasks;
-        c->tasks = k->next;
-        k->fn(c, k->ch, k->arg);
-        task_free(k);
-    }
-    reap(c);
-    arm(c);
-}
-
-static uint64_t after(sim_calls *c, sim_chan *ch, uint64_t sim_ms, sim_task_fn fn, void *arg,
-                      bool owned)
-{
-    if (c->closing)
-        return 0;
-    if (!c->timer) {
-        uv_timer_t *t = malloc(sizeof *t);
-        if (!t || uv_timer_init(&c->s->loop, t)) {
-            free(t);
-            return 0;
-        }
-        t->data = c;
-        c->timer = t;
-    }
-    struct sim_task *k = calloc(1, sizeof *k);
-    if (!k)
-        return 0;
-    k->id = ++c->task_seq;
-    /* from the true now: the loop's cached time may be several ms old */
-    uv_update_time(&c->s->loop);
-    k->due = uv_now(&c->s->loop) + (sim_ms ? sim__real_ms(c->s, sim_ms) : 0);
-    k->ch = ch;
-    k->fn = fn;
-    k->arg = arg;
-    k->owned = owned;
-    struct sim_task **pp = &c->tasks;
-    while (*pp && (*pp)->due <= k->due)
-        pp = &(*pp)->next;
-    k->next = *pp;
-    *pp = k;
-    if (c->tasks == k)
-        arm(c);
-    return k->id;
-}
-
-uint64_t sim__after(sim_calls *c, sim_chan *ch, uint64_t sim_ms, sim_task_fn fn, void *arg)
-{
-    return after(c, ch, sim_ms, fn, arg, false);
-}
-
-uint64_t sim__after_owned(sim_calls *c, sim_chan *ch, uint64_t sim_ms, sim_task_fn fn, void *arg)
-{
-    uint64_t id = after(c, ch, sim_ms, fn, arg, true);
-    if (!id)
-        free(arg);
-    return id;
-}
-
-void sim__cancel(sim_calls *c, uint64_t id)
-{
-    if (!id)
-        return;
-    for (struct sim_task **pp = &c->tasks; *pp; pp = &(*pp)->next) {
-        if ((*pp)->id == id) {
-            struct sim_task *k = *pp;
-            *pp = k->next;
-            task_free(k);
-            return;
-        }
-    }
-}
-
-static void cancel_chan_tasks(sim_calls *c, sim_chan *ch)
-{
-    struct sim_task **pp = &c->tasks;
-    while (*pp) {
-        if ((*pp)->ch == ch) {
-            struct sim_task *k = *pp;
-            *pp = k->next;
-            task_free(k);
-        } else {
-            pp = &(*pp)->next;
-        }
-    }
-}
-
-uint64_t sim__ms(sim *s)
-{
-    return (sim__now_us(s) - s->sim0_us) / 1000;
-}
-
-sim_calls *sim__calls(sim *s)
-{
-    return s->calls;
-}
-
 /* ------------------------------------------------------------ variables */
 
 const char *sim__var(const sim_chan *ch, const char *name)
 {
-    for (size_t i = 0; i < ch->nvars; i++)
-        if (!strcasecmp(ch->vars[i].name, name))
-            return ch->vars[i].value;
-    return NULL;
+    return sim__pair_get(ch->vars, ch->nvars, name);
 }
 
 static void var_del(sim_chan *ch, const char *name)
@@ -269,25 +34,8 @@ static void var_del(sim_chan *ch, const char *name)
 void sim__var_set(sim_chan *ch, const char *name, const char *value)
 {
     var_del(ch, name);
-    if (!value)
-        return;
-    if (ch->nvars == ch->capvars) {
-        size_t cap = ch->capvars ? ch->capvars * 2 : 32;
-        sim_var *v = realloc(ch->vars, cap * sizeof *v);
-        if (!v)
-            return;
-        ch->vars = v;
-        ch->capvars = cap;
-    }
-    sim_var *v = &ch->vars[ch->nvars];
-    v->name = sim__strdup(name);
-    v->value = sim__strdup(value);
-    if (!v->name || !v->value) {
-        free(v->name);
-        free(v->value);
-        return;
-    }
-    ch->nvars++;
+    if (value)
+        sim__pair_add(&ch->vars, &ch->nvars, &ch->capvars, name, value);
 }
 
 void sim__var_setf(sim_chan *ch, const char *name, const char *fmt, ...)
@@ -302,13 +50,24 @@ void sim__var_setf(sim_chan *ch, const char *name, const char *fmt, ...)
 
 /* ------------------------------------------------------------ headers */
 
-static const char *const CS_NAMES[] = {
-    "CS_NEW",  "CS_INIT",         "CS_ROUTING",     "CS_SOFT_EXECUTE", "CS_EXECUTE",
-    "CS_EXCHANGE_MEDIA", "CS_PARK", "CS_CONSUME_MEDIA", "CS_HIBERNATE",  "CS_RESET",
-    "CS_HANGUP", "CS_REPORTING",  "CS_DESTROY"};
-static const char *const CCS_NAMES[] = {"DOWN", "DIALING", "RINGING", "EARLY", "ACTIVE",
-                                        "HELD", "RING_WAIT", "HANGUP", "UNHELD"};
+static const char *const CS_NAMES[] = {"CS_NEW",          "CS_INIT",          "CS_ROUTING",
+                                       "CS_SOFT_EXECUTE", "CS_EXECUTE",       "CS_EXCHANGE_MEDIA",
+                                       "CS_PARK",         "CS_CONSUME_MEDIA", "CS_HIBERNATE",
+                                       "CS_RESET",        "CS_HANGUP",        "CS_REPORTING",
+                                       "CS_DESTROY"};
+static const char *const CCS_NAMES[] = {"DOWN", "DIALING",   "RINGING", "EARLY", "ACTIVE",
+                                        "HELD", "RING_WAIT", "HANGUP",  "UNHELD"};
 static const char *const ANS_NAMES[] = {"ringing", "early", "answered", "hangup"};
+
+const char *sim__cs_name(int state)
+{
+    return CS_NAMES[state];
+}
+
+const char *sim__ccs_name(int callstate)
+{
+    return CCS_NAMES[callstate];
+}
 
 static void add_time(sim_event *e, const char *prefix, const char *name, uint64_t us)
 {
@@ -365,8 +124,8 @@ void sim__profile_headers(sim_chan *ch, sim_event *e, const char *P)
 static void basic_headers(sim_chan *ch, sim_event *e)
 {
     const char *dir = ch->outbound ? "outbound" : "inbound";
-    sim__event_add(e, "Channel-State", CS_NAMES[ch->state]);
-    sim__event_add(e, "Channel-Call-State", CCS_NAMES[ch->callstate]);
+    sim__event_add(e, "Channel-State", sim__cs_name(ch->state));
+    sim__event_add(e, "Channel-Call-State", sim__ccs_name(ch->callstate));
     sim__event_addf(e, "Channel-State-Number", "%d", ch->state_num);
     sim__event_add(e, "Channel-Name", ch->name);
     sim__event_add(e, "Unique-ID", ch->uuid);
@@ -377,7 +136,7 @@ static void basic_headers(sim_chan *ch, sim_event *e)
         sim__event_add(e, "Channel-Presence-ID", ch->presence_id);
     sim__event_add(e, "Channel-Call-UUID", ch->uuid);
     sim__event_add(e, "Answer-State", ANS_NAMES[ch->answer]);
-    if (ch->cause)
+    if (ch->cause[0])
         sim__event_add(e, "Hangup-Cause", ch->cause);
     if (ch->codec) {
         sim__event_add(e, "Channel-Read-Codec-Name", "L16");
@@ -431,7 +190,7 @@ sim_event *sim__chan_event(sim_chan *ch, const char *name, bool vars)
     sim_event *e = sim__event_new(ch->s, name, NULL);
     if (!e)
         return NULL;
-    if (!strcmp(name, "CHANNEL_HANGUP_COMPLETE") && ch->cause)
+    if (!strcmp(name, "CHANNEL_HANGUP_COMPLETE") && ch->cause[0])
         sim__event_add(e, "Hangup-Cause", ch->cause);
     sim__chan_add_headers(ch, e, vars);
     return e;
@@ -466,6 +225,26 @@ const char *sim__chan_var(sim_chan *c, const char *name)
     return c && name ? sim__var(c, name) : NULL;
 }
 
+static void chan_free(sim_chan *ch)
+{
+    sim__apps_free(ch);
+    sim__pairs_free(ch->vars, ch->nvars);
+    sim__chan_set_steps(ch, NULL, 0);
+    free(ch->name);
+    free(ch->cid_name);
+    free(ch->cid_num);
+    free(ch->ani);
+    free(ch->dest);
+    free(ch->callee_name);
+    free(ch->callee_num);
+    free(ch->source);
+    free(ch->context);
+    free(ch->dialplan);
+    free(ch->presence_id);
+    sim__sb_free(&ch->dialed);
+    free(ch);
+}
+
 sim_chan *sim__chan_new(sim *s, const char *name, bool outbound, const char *cid_name,
                         const char *cid_num, const char *dest)
 {
@@ -490,14 +269,7 @@ sim_chan *sim__chan_new(sim *s, const char *name, bool outbound, const char *cid
     ch->session_id = ++c->session_seq;
     snprintf(ch->last_response, sizeof ch->last_response, "_none_");
     if (!ch->name || !ch->cid_num || !ch->ani) {
-        free(ch->name);
-        free(ch->cid_name);
-        free(ch->cid_num);
-        free(ch->ani);
-        free(ch->dest);
-        free(ch->dialplan);
-        free(ch->context);
-        free(ch);
+        chan_free(ch);
         return NULL;
     }
     ch->next = c->chans;
@@ -535,33 +307,8 @@ void sim__chan_set_steps(sim_chan *ch, const char *const *pairs, size_t n)
     ch->in_dialplan = n > 0;
 }
 
-static void chan_free(sim_chan *ch)
-{
-    sim__apps_free(ch);
-    for (size_t i = 0; i < ch->nvars; i++) {
-        free(ch->vars[i].name);
-        free(ch->vars[i].value);
-    }
-    sim__chan_set_steps(ch, NULL, 0);
-    free(ch->vars);
-    free(ch->name);
-    free(ch->cid_name);
-    free(ch->cid_num);
-    free(ch->ani);
-    free(ch->dest);
-    free(ch->callee_name);
-    free(ch->callee_num);
-    free(ch->source);
-    free(ch->context);
-    free(ch->dialplan);
-    free(ch->presence_id);
-    free(ch->cause);
-    sim__sb_free(&ch->dialed);
-    free(ch);
-}
-
 /* Destroyed channels are freed here, between tasks, never under a caller. */
-static void reap(sim_calls *c)
+void sim__chans_reap(sim_calls *c)
 {
     sim_chan **pp = &c->chans;
     while (*pp) {
@@ -569,7 +316,7 @@ static void reap(sim_calls *c)
         if (ch->dead) {
             *pp = ch->next;
             c->nchan--;
-            cancel_chan_tasks(c, ch);
+            sim__cancel_chan(c, ch);
             chan_free(ch);
         } else {
             pp = &ch->next;
@@ -586,7 +333,7 @@ static void reap_task(sim_calls *c, sim_chan *ch, void *arg)
 
 bool sim__chan_up(const sim_chan *ch)
 {
-    return ch && !ch->cause && !ch->dead;
+    return ch && !ch->cause[0] && !ch->dead;
 }
 
 /* ------------------------------------------------------------ states */
@@ -594,7 +341,7 @@ bool sim__chan_up(const sim_chan *ch)
 void sim__chan_state(sim_chan *ch, int state)
 {
     ch->state = state;
-    if (ch->state_num < state || !ch->cause)
+    if (ch->state_num < state || !ch->cause[0])
         ch->state_num = state;
     sim__fire_chan(ch, "CHANNEL_STATE", false);
 }
@@ -608,17 +355,25 @@ void sim__chan_callstate(sim_chan *ch, int ccs)
     sim_event *e = sim__event_new(ch->s, "CHANNEL_CALLSTATE", NULL);
     if (!e)
         return;
-    sim__event_add(e, "Original-Channel-Call-State", CCS_NAMES[old]);
+    sim__event_add(e, "Original-Channel-Call-State", sim__ccs_name(old));
     sim__event_addf(e, "Channel-Call-State-Number", "%d", ccs);
     sim__chan_add_headers(ch, e, false);
     sim__fire(ch->s, e);
 }
 
-static void start_script_clocks(sim_chan *ch);
-
 static sim_chan *twin(sim_chan *ch)
 {
     return ch->twin[0] ? sim__chan_find(ch->s, ch->twin) : NULL;
+}
+
+/* Answered or early media: the answer state, its event, the call state and
+ * the disposition; a loopback twin follows. */
+static void set_answer(sim_chan *ch, int answer, const char *event, int ccs, const char *disp)
+{
+    ch->answer = answer;
+    sim__fire_chan(ch, event, true);
+    sim__chan_callstate(ch, ccs);
+    sim__var_set(ch, "endpoint_disposition", disp);
 }
 
 void sim__chan_answer(sim_chan *ch)
@@ -626,16 +381,11 @@ void sim__chan_answer(sim_chan *ch)
     if (!sim__chan_up(ch) || ch->answer == ANS_ANSWERED)
         return;
     ch->t_answered = sim__now_us(ch->s);
-    ch->answer = ANS_ANSWERED;
-    sim__fire_chan(ch, "CHANNEL_ANSWER", true);
-    sim__chan_callstate(ch, CCS_ACTIVE);
-    sim__var_set(ch, "endpoint_disposition", "ANSWER");
-    sim_chan *t = twin(ch);
-    if (t && t->answer != ANS_ANSWERED)
-        sim__chan_answer(t);
+    set_answer(ch, ANS_ANSWERED, "CHANNEL_ANSWER", CCS_ACTIVE, "ANSWER");
+    sim__chan_answer(twin(ch));
     if (ch->leg_of)
         sim__dial_leg_answered(ch);
-    start_script_clocks(ch);
+    sim__script_answered(ch);
 }
 
 void sim__chan_pre_answer(sim_chan *ch)
@@ -643,13 +393,8 @@ void sim__chan_pre_answer(sim_chan *ch)
     if (!sim__chan_up(ch) || ch->answer != ANS_RINGING)
         return;
     ch->t_media = sim__now_us(ch->s);
-    ch->answer = ANS_EARLY;
-    sim__fire_chan(ch, "CHANNEL_PROGRESS_MEDIA", true);
-    sim__chan_callstate(ch, CCS_EARLY);
-    sim__var_set(ch, "endpoint_disposition", "EARLY MEDIA");
-    sim_chan *t = twin(ch);
-    if (t)
-        sim__chan_pre_answer(t);
+    set_answer(ch, ANS_EARLY, "CHANNEL_PROGRESS_MEDIA", CCS_EARLY, "EARLY MEDIA");
+    sim__chan_pre_answer(twin(ch));
 }
 
 void sim__chan_ring(sim_chan *ch)
@@ -668,24 +413,42 @@ static const struct {
     const char *name;
     int q850;
 } CAUSES[] = {
-    {"UNALLOCATED_NUMBER", 1},        {"NO_ROUTE_TRANSIT_NET", 2},
-    {"NO_ROUTE_DESTINATION", 3},      {"CHANNEL_UNACCEPTABLE", 6},
-    {"NORMAL_CLEARING", 16},          {"USER_BUSY", 17},
-    {"NO_USER_RESPONSE", 18},         {"NO_ANSWER", 19},
-    {"SUBSCRIBER_ABSENT", 20},        {"CALL_REJECTED", 21},
-    {"NUMBER_CHANGED", 22},           {"DESTINATION_OUT_OF_ORDER", 27},
-    {"INVALID_NUMBER_FORMAT", 28},    {"FACILITY_REJECTED", 29},
-    {"NORMAL_UNSPECIFIED", 31},       {"NORMAL_CIRCUIT_CONGESTION", 34},
-    {"NETWORK_OUT_OF_ORDER", 38},     {"NORMAL_TEMPORARY_FAILURE", 41},
-    {"SWITCH_CONGESTION", 42},        {"REQUESTED_CHAN_UNAVAIL", 44},
-    {"BEARERCAPABILITY_NOTAVAIL", 58}, {"SERVICE_UNAVAILABLE", 63},
-    {"INCOMPATIBLE_DESTINATION", 88}, {"RECOVERY_ON_TIMER_EXPIRE", 102},
-    {"PROTOCOL_ERROR", 111},          {"INTERWORKING", 127},
-    {"ORIGINATOR_CANCEL", 487},       {"CRASH", 500},
-    {"SYSTEM_SHUTDOWN", 501},         {"LOSE_RACE", 502},
-    {"MANAGER_REQUEST", 503},         {"BLIND_TRANSFER", 600},
-    {"ATTENDED_TRANSFER", 601},       {"ALLOTTED_TIMEOUT", 602},
-    {"MEDIA_TIMEOUT", 604},           {"PICKED_OFF", 605},
+    {"UNALLOCATED_NUMBER", 1},
+    {"NO_ROUTE_TRANSIT_NET", 2},
+    {"NO_ROUTE_DESTINATION", 3},
+    {"CHANNEL_UNACCEPTABLE", 6},
+    {"NORMAL_CLEARING", 16},
+    {"USER_BUSY", 17},
+    {"NO_USER_RESPONSE", 18},
+    {"NO_ANSWER", 19},
+    {"SUBSCRIBER_ABSENT", 20},
+    {"CALL_REJECTED", 21},
+    {"NUMBER_CHANGED", 22},
+    {"DESTINATION_OUT_OF_ORDER", 27},
+    {"INVALID_NUMBER_FORMAT", 28},
+    {"FACILITY_REJECTED", 29},
+    {"NORMAL_UNSPECIFIED", 31},
+    {"NORMAL_CIRCUIT_CONGESTION", 34},
+    {"NETWORK_OUT_OF_ORDER", 38},
+    {"NORMAL_TEMPORARY_FAILURE", 41},
+    {"SWITCH_CONGESTION", 42},
+    {"REQUESTED_CHAN_UNAVAIL", 44},
+    {"BEARERCAPABILITY_NOTAVAIL", 58},
+    {"SERVICE_UNAVAILABLE", 63},
+    {"INCOMPATIBLE_DESTINATION", 88},
+    {"RECOVERY_ON_TIMER_EXPIRE", 102},
+    {"PROTOCOL_ERROR", 111},
+    {"INTERWORKING", 127},
+    {"ORIGINATOR_CANCEL", 487},
+    {"CRASH", 500},
+    {"SYSTEM_SHUTDOWN", 501},
+    {"LOSE_RACE", 502},
+    {"MANAGER_REQUEST", 503},
+    {"BLIND_TRANSFER", 600},
+    {"ATTENDED_TRANSFER", 601},
+    {"ALLOTTED_TIMEOUT", 602},
+    {"MEDIA_TIMEOUT", 604},
+    {"PICKED_OFF", 605},
 };
 
 const char *sim__cause_name(const char *s)
@@ -741,12 +504,14 @@ static void cdr_durations(sim_chan *ch, uint64_t start, uint64_t ans, uint64_t e
                      (ans ? ans : end) - start,
                      ch->t_media ? ch->t_media - start : 0,
                      ans ? end - ans : 0};
-    static const char *const sec[] = {"duration", "billsec", "progresssec", "answersec",
-                                      "waitsec", "progress_mediasec", "flow_billsec"};
-    static const char *const ms[] = {"mduration", "billmsec", "progressmsec", "answermsec",
-                                     "waitmsec", "progress_mediamsec", "flow_billmsec"};
-    static const char *const us[] = {"uduration", "billusec", "progressusec", "answerusec",
-                                     "waitusec", "progress_mediausec", "flow_billusec"};
+    static const char *const sec[] = {"duration", "billsec",           "progresssec", "answersec",
+                                      "waitsec",  "progress_mediasec", "flow_billsec"};
+    static const char *const ms[] = {"mduration",    "billmsec", "progressmsec",
+                                     "answermsec",   "waitmsec", "progress_mediamsec",
+                                     "flow_billmsec"};
+    static const char *const us[] = {"uduration",    "billusec", "progressusec",
+                                     "answerusec",   "waitusec", "progress_mediausec",
+                                     "flow_billusec"};
     for (int i = 0; i < 7; i++)
         set_u64(ch, sec[i], d[i] / 1000000);
     for (int i = 0; i < 7; i++)
@@ -795,8 +560,6 @@ static void cdr_vars(sim_chan *ch)
     cdr_durations(ch, start, ans, end);
 }
 
-static void record_end(sim_chan *ch);
-
 /* A bridge ends as soon as either side hangs up. */
 static void unbridge_on_hangup(sim_chan *ch)
 {
@@ -834,7 +597,7 @@ static void chan_destroy(sim_chan *ch)
     sim__fire_chan(ch, "CHANNEL_DESTROY", true);
     ch->state = CS_DESTROY;
     sim__fire_chan(ch, "CHANNEL_STATE", false);
-    record_end(ch);
+    sim__script_end(ch);
     ch->dead = true;
     sim__after(ch->s->calls, NULL, 0, reap_task, NULL);
 }
@@ -844,9 +607,7 @@ void sim__chan_hangup(sim_chan *ch, const char *cause)
     if (!sim__chan_up(ch))
         return;
     sim_calls *c = ch->s->calls;
-    ch->cause = sim__strdup(cause ? cause : "NORMAL_CLEARING");
-    if (!ch->cause)
-        ch->cause = sim__strdup("NORMAL_CLEARING");
+    snprintf(ch->cause, sizeof ch->cause, "%s", cause && *cause ? cause : "NORMAL_CLEARING");
     ch->answer = ANS_HANGUP;
     ch->state_num = CS_HANGUP;
     sim__cancel(c, ch->hangup_timer);
@@ -907,8 +668,8 @@ void sim__chan_socket_ready(sim_chan *c)
     sim__account(c, "socket connected");
     if (c->sock_async) {
         double speed = c->s->o.speed > 0 ? c->s->o.speed : 1.0;
-        c->park_timer = sim__after(c->s->calls, c, (uint64_t)(PARK_REAL_MS * speed) + 1,
-                                   park_task, NULL);
+        c->park_timer =
+            sim__after(c->s->calls, c, (uint64_t)(PARK_REAL_MS * speed) + 1, park_task, NULL);
     }
 }
 
@@ -949,7 +710,7 @@ void sim__chan_socket_closed(sim_chan *c, int how)
     c->sock_state = SOCK_CLOSED;
     c->sock = NULL;
     sim__apps_sock_gone(c);
-    c->park_timer ? sim__cancel(c->s->calls, c->park_timer) : (void)0;
+    sim__cancel(c->s->calls, c->park_timer);
     c->park_timer = 0;
     /* later: the caller may be the wire in the middle of its own work */
     if (c->s->calls->closing || !sim__after(c->s->calls, c, 0, closed_task, (void *)(intptr_t)how))
@@ -976,148 +737,6 @@ void sim__chan_dtmf(sim_chan *ch, char digit)
     sim__apps_dtmf(ch);
 }
 
-/* ------------------------------------------------------------ the account */
-
-void sim__account(sim_chan *ch, const char *fmt, ...)
-{
-    if (!ch || !ch->rec)
-        return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    sim_calls *c = ch->s->calls;
-    pthread_mutex_lock(&c->mu);
-    sim__sb_adds(&ch->rec->steps, line);
-    sim__sb_adds(&ch->rec->steps, "\n");
-    pthread_mutex_unlock(&c->mu);
-}
-
-/* ------------------------------------------------------------ scripted calls */
-
-static void press_task(sim_calls *c, sim_chan *ch, void *arg)
-{
-    (void)c;
-    sim__chan_dtmf(ch, (char)(intptr_t)arg);
-}
-
-static void caller_hangup_task(sim_calls *c, sim_chan *ch, void *arg)
-{
-    (void)c;
-    (void)arg;
-    ch->hangup_timer = 0;
-    sim__account(ch, "caller hangs up");
-    sim__chan_hangup(ch, "NORMAL_CLEARING");
-}
-
-/* Scripted presses and the caller's hangup count from the answer. */
-static void start_script_clocks(sim_chan *ch)
-{
-    sim_callrec *r = ch->rec;
-    if (!r)
-        return;
-    sim_calls *c = ch->s->calls;
-    for (size_t i = 0; i < r->call.ndtmf; i++) {
-        const char *d = r->call.dtmf[i].digits;
-        for (size_t j = 0; d && d[j]; j++)
-            sim__after(c, ch, r->call.dtmf[i].at_ms + 200 * (uint64_t)j, press_task,
-                       (void *)(intptr_t)d[j]);
-    }
-    if (r->call.hangup_ms >= 0)
-        ch->hangup_timer =
-            sim__after(c, ch, (uint64_t)r->call.hangup_ms, caller_hangup_task, NULL);
-}
-
-static const char *check_expect(sim_callrec *r, sim_chan *ch, char *why, size_t n)
-{
-    if (r->call.expect_cause && strcmp(r->call.expect_cause, ch->cause ? ch->cause : "")) {
-        snprintf(why, n, "cause %s, expected %s", ch->cause ? ch->cause : "(none)",
-                 r->call.expect_cause);
-        return why;
-    }
-    for (size_t i = 0; r->call.expect_vars && r->call.expect_vars[i]; i++) {
-        const char *x = r->call.expect_vars[i];
-        const char *eq = strchr(x, '=');
-        char name[256];
-        size_t len = eq ? (size_t)(eq - x) : strlen(x);
-        snprintf(name, sizeof name, "%.*s", (int)len, x);
-        const char *want = eq ? eq + 1 : "";
-        const char *got = sim__var(ch, name);
-        if (!got || strcmp(got, want)) {
-            if (got)
-                snprintf(why, n, "variable %s is \"%s\", expected \"%s\"", name, got, want);
-            else
-                snprintf(why, n, "variable %s is unset, expected \"%s\"", name, want);
-            return why;
-        }
-    }
-    return NULL;
-}
-
-static void record_end(sim_chan *ch)
-{
-    sim_callrec *r = ch->rec;
-    if (!r)
-        return;
-    char why[512];
-    const char *bad = check_expect(r, ch, why, sizeof why);
-    sim_calls *c = ch->s->calls;
-    pthread_mutex_lock(&c->mu);
-    free(r->cause);
-    r->cause = sim__strdup(ch->cause ? ch->cause : "");
-    free(r->why);
-    r->why = sim__strdup(bad ? bad : "");
-    r->ended = true;
-    r->as_scripted = !bad;
-    pthread_cond_broadcast(&c->cv);
-    pthread_mutex_unlock(&c->mu);
-    ch->rec = NULL;
-}
-
-static void start_call(sim_calls *c, sim_chan *unused, void *arg)
-{
-    (void)unused;
-    sim_callrec *r = arg;
-    const vox_sim_call *k = &r->call;
-    char name[256];
-    const char *host = c->s->o.hostname ? c->s->o.hostname : "vox-sim";
-    snprintf(name, sizeof name, "sofia/internal/%s@%s", k->caller_number, host);
-    sim_chan *ch = sim__chan_new(c->s, name, false, k->caller_name, k->caller_number,
-                                 k->destination);
-    if (!ch) {
-        pthread_mutex_lock(&c->mu);
-        r->ended = true;
-        free(r->why);
-        r->why = sim__strdup("out of memory");
-        pthread_cond_broadcast(&c->cv);
-        pthread_mutex_unlock(&c->mu);
-        return;
-    }
-    ch->rec = r;
-    free(ch->source);
-    ch->source = sim__strdup("mod_sofia");
-    char pres[256];
-    snprintf(pres, sizeof pres, "%s@%s", k->caller_number, host);
-    ch->presence_id = sim__strdup(pres);
-    pthread_mutex_lock(&c->mu);
-    memcpy(r->uuid, ch->uuid, sizeof r->uuid);
-    pthread_mutex_unlock(&c->mu);
-    sim__var_set(ch, "sip_from_user", k->caller_number);
-    sim__var_set(ch, "sip_to_user", k->destination);
-    char sock[300];
-    snprintf(sock, sizeof sock, "%s%s%s", k->socket,
-             k->fault == VOX_SIM_CALL_NO_ASYNC ? "" : " async",
-             k->fault == VOX_SIM_CALL_NO_FULL ? "" : " full");
-    const char *steps[] = {"answer", NULL, "socket", sock};
-    if (k->no_answer)
-        sim__chan_set_steps(ch, steps + 2, 1);
-    else
-        sim__chan_set_steps(ch, steps, 2);
-    sim__account(ch, "call %s from %s to %s", r->name, k->caller_number, k->destination);
-    sim__chan_begin(ch);
-}
-
 void sim__chan_begin(sim_chan *ch)
 {
     ch->state = CS_INIT;
@@ -1132,63 +751,7 @@ void sim__chan_begin(sim_chan *ch)
     sim__dialplan_next(ch);
 }
 
-static void place_on_loop(sim *s, void *ud)
-{
-    sim_calls *c = s->calls;
-    sim_callrec *r = ud;
-    if (!c->go) {
-        r->pending = true;
-        return;
-    }
-    if (!sim__after(c, NULL, r->call.start_ms, start_call, r))
-        start_call(c, NULL, r);
-}
-
-void sim__calls_go(sim_calls *c)
-{
-    if (!c || c->go)
-        return;
-    c->go = true;
-    for (size_t i = 0;; i++) {
-        pthread_mutex_lock(&c->mu);
-        sim_callrec *r = i < c->nrecs ? c->recs[i] : NULL;
-        pthread_mutex_unlock(&c->mu);
-        if (!r)
-            break;
-        if (r->pending) {
-            r->pending = false;
-            place_on_loop(c->s, r);
-        }
-    }
-}
-
-/* ------------------------------------------------------------ dates */
-
-void sim__date(uint64_t us, char *out, size_t n)
-{
-    time_t t = (time_t)(us / 1000000);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    snprintf(out, n, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 /* ------------------------------------------------------------ the part's life */
-
-static void timer_closed(uv_handle_t *h)
-{
-    free(h);
-}
-
-/* The handle may outlive the calls part: its close callback frees it. */
-static void close_timer(sim_calls *c)
-{
-    if (c->timer && !uv_is_closing((uv_handle_t *)c->timer))
-        uv_close((uv_handle_t *)c->timer, timer_closed);
-    else if (c->timer)
-        c->timer->data = NULL;
-    c->timer = NULL;
-}
 
 sim_calls *sim__calls_new(sim *s)
 {
@@ -1222,45 +785,7 @@ void sim__calls_shutdown(sim_calls *c)
     for (sim_chan *ch = c->chans; ch; ch = ch->next)
         sim__chan_hangup(ch, "SYSTEM_SHUTDOWN");
     c->closing = true;
-    while (c->tasks) {
-        struct sim_task *k = c->tasks;
-        c->tasks = k->next;
-        task_free(k);
-    }
-    close_timer(c);
-}
-
-struct sim_snap {
-    struct sim_snap *next;
-    char *s[5];
-};
-
-static void rec_free(sim_callrec *r)
-{
-    free(r->name);
-    free((char *)r->call.caller_number);
-    free((char *)r->call.caller_name);
-    free((char *)r->call.destination);
-    free((char *)r->call.socket);
-    free((char *)r->call.expect_cause);
-    for (size_t i = 0; i < r->call.ndtmf; i++)
-        free(r->dtmf_digits[i]);
-    free(r->dtmf_digits);
-    free(r->dtmf);
-    for (size_t i = 0; r->expect && r->expect[i]; i++)
-        free(r->expect[i]);
-    free(r->expect);
-    sim__sb_free(&r->steps);
-    free(r->cause);
-    free(r->why);
-    while (r->snaps) {
-        struct sim_snap *n = r->snaps;
-        r->snaps = n->next;
-        for (int i = 0; i < 5; i++)
-            free(n->s[i]);
-        free(n);
-    }
-    free(r);
+    sim__sched_stop(c);
 }
 
 void sim__calls_free(sim_calls *c)
@@ -1268,191 +793,16 @@ void sim__calls_free(sim_calls *c)
     if (!c)
         return;
     c->closing = true;
-    close_timer(c);
     sim__dial_free_all(c->s);
     while (c->chans) {
         sim_chan *ch = c->chans;
         c->chans = ch->next;
         chan_free(ch);
     }
-    while (c->tasks) {
-        struct sim_task *k = c->tasks;
-        c->tasks = k->next;
-        task_free(k);
-    }
-    for (size_t i = 0; i < c->nrecs; i++)
-        rec_free(c->recs[i]);
-    free(c->recs);
-    for (size_t i = 0; i < c->nhash; i++) {
-        free(c->hash[i].name);
-        free(c->hash[i].value);
-    }
-    free(c->hash);
+    sim__sched_stop(c);
+    sim__script_free(c);
+    sim__pairs_free(c->hash, c->nhash);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     free(c);
-}
-
-/* ------------------------------------------------------------ public: results */
-
-static bool valid_target(const char *t)
-{
-    const char *colon = t ? strrchr(t, ':') : NULL;
-    if (!colon || colon == t)
-        return false;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    return !*end && port > 0 && port < 65536;
-}
-
-static int rec_copy(sim_callrec *r, const vox_sim_call *k, size_t index)
-{
-    char def[32];
-    snprintf(def, sizeof def, "call %zu", index + 1);
-    r->call = *k;
-    r->name = sim__strdup(k->name ? k->name : def);
-    r->call.name = r->name;
-    r->call.caller_number = sim__strdup(k->caller_number ? k->caller_number : "1000");
-    r->call.caller_name = sim__strdup(k->caller_name ? k->caller_name : "Sim Caller");
-    r->call.destination = sim__strdup(k->destination ? k->destination : "9100");
-    r->call.socket = sim__strdup(k->socket);
-    r->call.expect_cause = sim__strdup(k->expect_cause);
-    r->call.dtmf = NULL;
-    r->call.ndtmf = 0;
-    r->call.expect_vars = NULL;
-    if (!r->name || !r->call.caller_number || !r->call.caller_name || !r->call.destination ||
-        !r->call.socket || (k->expect_cause && !r->call.expect_cause))
-        return VOX_ENOMEM;
-    if (k->ndtmf) {
-        r->dtmf = calloc(k->ndtmf, sizeof *r->dtmf);
-        r->dtmf_digits = calloc(k->ndtmf, sizeof *r->dtmf_digits);
-        if (!r->dtmf || !r->dtmf_digits)
-            return VOX_ENOMEM;
-        r->call.dtmf = r->dtmf;
-        for (size_t i = 0; i < k->ndtmf; i++, r->call.ndtmf++) {
-            r->dtmf[i].at_ms = k->dtmf[i].at_ms;
-            r->dtmf[i].digits = r->dtmf_digits[i] = sim__strdup(k->dtmf[i].digits ? k->dtmf[i].digits : "");
-            if (!r->dtmf_digits[i])
-                return VOX_ENOMEM;
-        }
-    }
-    size_t n = 0;
-    while (k->expect_vars && k->expect_vars[n])
-        n++;
-    if (n) {
-        r->expect = calloc(n + 1, sizeof *r->expect);
-        if (!r->expect)
-            return VOX_ENOMEM;
-        for (size_t i = 0; i < n; i++)
-            if (!(r->expect[i] = sim__strdup(k->expect_vars[i])))
-                return VOX_ENOMEM;
-        r->call.expect_vars = (const char *const *)r->expect;
-    }
-    return 0;
-}
-
-int vox_sim_place(vox_sim *s, const vox_sim_call *call)
-{
-    if (!s || !s->calls || !call || !valid_target(call->socket))
-        return VOX_EINVAL;
-    sim_calls *c = s->calls;
-    sim_callrec *r = calloc(1, sizeof *r);
-    if (!r)
-        return VOX_ENOMEM;
-    pthread_mutex_lock(&c->mu);
-    size_t index = c->nrecs;
-    int rc = rec_copy(r, call, index);
-    if (!rc && c->nrecs == c->caprecs) {
-        size_t cap = c->caprecs ? c->caprecs * 2 : 16;
-        sim_callrec **v = realloc(c->recs, cap * sizeof *v);
-        if (v) {
-            c->recs = v;
-            c->caprecs = cap;
-        } else {
-            rc = VOX_ENOMEM;
-        }
-    }
-    if (rc) {
-        pthread_mutex_unlock(&c->mu);
-        rec_free(r);
-        return rc;
-    }
-    c->recs[c->nrecs++] = r;
-    pthread_mutex_unlock(&c->mu);
-    if (sim__post(s, place_on_loop, r)) {
-        /* kept in the results as a call that never ran */
-        pthread_mutex_lock(&c->mu);
-        r->ended = true;
-        r->why = sim__strdup("not placed: out of memory");
-        pthread_cond_broadcast(&c->cv);
-        pthread_mutex_unlock(&c->mu);
-        return VOX_ENOMEM;
-    }
-    return (int)index;
-}
-
-static bool all_ended(sim_calls *c, bool *bad)
-{
-    *bad = false;
-    for (size_t i = 0; i < c->nrecs; i++) {
-        if (!c->recs[i]->ended)
-            return false;
-        if (!c->recs[i]->as_scripted)
-            *bad = true;
-    }
-    return true;
-}
-
-int vox_sim_wait(vox_sim *s, uint32_t timeout_ms)
-{
-    if (!s || !s->calls)
-        return VOX_EINVAL;
-    sim_calls *c = s->calls;
-    struct timespec dl;
-    clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
-    bool bad;
-    int rc = 0;
-    pthread_mutex_lock(&c->mu);
-    while (!all_ended(c, &bad) && !rc)
-        rc = pthread_cond_timedwait(&c->cv, &c->mu, &dl);
-    bool done = all_ended(c, &bad);
-    pthread_mutex_unlock(&c->mu);
-    if (!done)
-        return VOX_ETIMEDOUT;
-    return bad ? 1 : 0;
-}
-
-size_t vox_sim_result_get(vox_sim *s, size_t i, vox_sim_result *r)
-{
-    if (!s || !s->calls)
-        return 0;
-    sim_calls *c = s->calls;
-    pthread_mutex_lock(&c->mu);
-    size_t n = c->nrecs;
-    struct sim_snap *snap = r && i < n ? calloc(1, sizeof *snap) : NULL;
-    if (snap) {
-        sim_callrec *k = c->recs[i];
-        snap->s[0] = sim__strdup(k->name);
-        snap->s[1] = sim__strdup(k->uuid);
-        snap->s[2] = sim__strdup(k->cause ? k->cause : "");
-        snap->s[3] = sim__strdup(k->why ? k->why : "");
-        snap->s[4] = sim__strdup(sim__sb_str(&k->steps));
-        snap->next = k->snaps;
-        k->snaps = snap;
-        r->name = snap->s[0] ? snap->s[0] : "";
-        r->uuid = snap->s[1] ? snap->s[1] : "";
-        r->cause = snap->s[2] ? snap->s[2] : "";
-        r->why = snap->s[3] ? snap->s[3] : "";
-        r->steps = snap->s[4] ? snap->s[4] : "";
-        r->ended = k->ended;
-        r->as_scripted = k->ended && k->as_scripted;
-    }
-    pthread_mutex_unlock(&c->mu);
-    return n;
 }

@@ -22,10 +22,7 @@ static long to_long(const char *s)
 
 static const char *cmd_header(const wire_cmd *c, const char *name)
 {
-    for (size_t i = 0; i < c->n; i++)
-        if (!strcasecmp(c->h[i].name, name))
-            return c->h[i].value;
-    return NULL;
+    return sim__header(c->h, c->n, name);
 }
 
 /* The channel this connection controls, if it still exists. */
@@ -36,18 +33,20 @@ static sim_chan *chan_of(sim_conn *k)
     return k->has_session ? sim__chan_find(k->s, k->sess) : NULL;
 }
 
+/* Commands that need a session: 1 (after the -ERR reply) when there is none. */
+static int no_session(sim_conn *k, const char *reply)
+{
+    if (!k->has_session)
+        wire__conn_reply(k, reply);
+    return !k->has_session;
+}
+
 /* ------------------------------------------------------------- auth */
 
 static void auth_ok(sim_conn *k, const char *extra)
 {
     k->authed = 1;
-    vox_buf b = {0};
-    vox__buf_appends(&b, "Content-Type: command/reply\nReply-Text: +OK accepted\n");
-    vox__buf_appends(&b, extra);
-    vox__buf_appends(&b, "\n");
-    if (b.data)
-        wire__conn_send(k, b.data, b.len);
-    vox_buf_free(&b);
+    wire__conn_reply_with(k, "+OK accepted", extra);
     const char *garbage = k->s->o.faults.garbage;
     if (garbage && *garbage)
         wire__conn_sends(k, garbage);
@@ -77,7 +76,7 @@ static int user_ok(const sim *s, const char *user, const char *domain, const cha
 
 static void cmd_userauth(sim_conn *k, const char *arg)
 {
-    char *copy = wire__strdup(arg), *domain = NULL, *pass = NULL, *tmp;
+    char *copy = sim__strdup(arg), *domain = NULL, *pass = NULL, *tmp;
     if (!copy) {
         auth_fail(k);
         return;
@@ -131,26 +130,9 @@ static void filter_del(sim_conn *k, const char *name, const char *value)
     k->nfilters = j;
 }
 
-static void filter_add(sim_conn *k, const char *name, const char *value)
-{
-    wire_filter *f = realloc(k->filters, (k->nfilters + 1) * sizeof *f);
-    if (!f)
-        return;
-    k->filters = f;
-    char *n = wire__strdup(name), *v = wire__strdup(value);
-    if (!n || !v) {
-        free(n);
-        free(v);
-        return;
-    }
-    k->filters[k->nfilters].name = n;
-    k->filters[k->nfilters].value = v;
-    k->nfilters++;
-}
-
 static void cmd_filter(sim_conn *k, const char *arg)
 {
-    char *copy = wire__strdup(arg), *name = copy, *val, reply[1024];
+    char *copy = sim__strdup(arg), *name = copy, *val, reply[1024];
     if (!copy)
         return;
     while (*name == ' ')
@@ -162,11 +144,9 @@ static void cmd_filter(sim_conn *k, const char *arg)
         if ((val = strchr(name, ' ')))
             *val++ = '\0';
         if (!strcasecmp(name, "all")) {
-            for (size_t i = 0; i < k->nfilters; i++) {
-                free(k->filters[i].name);
-                free(k->filters[i].value);
-            }
-            k->nfilters = 0;
+            sim__pairs_free(k->filters, k->nfilters);
+            k->filters = NULL;
+            k->nfilters = k->capfilters = 0;
         } else {
             filter_del(k, name, val);
         }
@@ -178,7 +158,7 @@ static void cmd_filter(sim_conn *k, const char *arg)
                 *val++ = '\0';
         }
         if (val)
-            filter_add(k, name, val);
+            sim__pair_add(&k->filters, &k->nfilters, &k->capfilters, name, val);
         snprintf(reply, sizeof reply, "+OK filter added. [%s]=[%s]", name, val ? val : "(null)");
     } else {
         snprintf(reply, sizeof reply, "-ERR invalid syntax");
@@ -198,7 +178,7 @@ static void add_sub(sim_conn *k, const char *sub)
     if (!a)
         return;
     k->sub = a;
-    if ((a[k->nsub] = wire__strdup(sub)))
+    if ((a[k->nsub] = sim__strdup(sub)))
         k->nsub++;
 }
 
@@ -253,28 +233,38 @@ static int set_format(sim_conn *k, const char *w)
     return 1;
 }
 
-static void cmd_event(sim_conn *k, const char *line)
+/* The words after `event` or `nixevent` (the first may be a format) given
+ * to fn: 1 when some were event names, else 0 after the -ERR reply (or on
+ * ENOMEM). */
+static int each_word(sim_conn *k, const char *line, int format,
+                     int (*fn)(sim_conn *k, const char *w, int *custom))
 {
-    char *copy = wire__strdup(line), *cur;
+    char *copy = sim__strdup(line), *cur;
     int keys = 0, custom = 0;
     if (!copy)
-        return;
+        return 0;
     if ((cur = strchr(copy + 5, ' '))) {
         cur++;
         for (int count = 0; cur; count++) {
             char *next = strchr(cur, ' ');
             if (next)
                 *next++ = '\0';
-            if (!(count == 0 && set_format(k, cur)))
-                keys += event_word(k, cur, &custom);
+            if (!(format && count == 0 && set_format(k, cur)))
+                keys += fn(k, cur, &custom);
             cur = next;
         }
     }
     free(copy);
-    if (!keys) {
+    if (!keys)
         wire__conn_reply(k, "-ERR no keywords supplied");
+    return keys > 0;
+}
+
+static void cmd_event(sim_conn *k, wire_cmd *c)
+{
+    const char *line = c->line;
+    if (!each_word(k, line, 1, event_word))
         return;
-    }
     k->events = 1;
     char reply[64];
     snprintf(reply, sizeof reply, "+OK event listener enabled %s", vox_format_name(k->fmt));
@@ -306,44 +296,19 @@ static int nix_word(sim_conn *k, const char *w, int *custom)
     return 1;
 }
 
-static void cmd_nixevent(sim_conn *k, const char *line)
+static void cmd_nixevent(sim_conn *k, wire_cmd *c)
 {
-    char *copy = wire__strdup(line), *cur;
-    int keys = 0, custom = 0;
-    if (!copy)
+    const char *line = c->line;
+    if (!each_word(k, line, 0, nix_word))
         return;
-    if ((cur = strchr(copy + 5, ' '))) {
-        for (cur++; cur;) {
-            char *next = strchr(cur, ' ');
-            if (next)
-                *next++ = '\0';
-            keys += nix_word(k, cur, &custom);
-            cur = next;
-        }
-    }
-    free(copy);
-    if (!keys) {
-        wire__conn_reply(k, "-ERR no keywords supplied");
-        return;
-    }
     k->events = 1;
     wire__conn_reply(k, "+OK events nixed");
 }
 
-static void drop_queued_events(sim_conn *k)
+static void cmd_noevents(sim_conn *k, wire_cmd *c)
 {
-    while (k->evq) {
-        wire_frame *f = k->evq;
-        k->evq = f->next;
-        free(f);
-    }
-    k->evq_tail = NULL;
-    k->evq_n = k->evq_bytes = 0;
-}
-
-static void cmd_noevents(sim_conn *k)
-{
-    drop_queued_events(k);
+    (void)c;
+    wire__conn_drop_events(k);
     if (!k->events) {
         wire__conn_reply(k, "-ERR not listening for events");
         return;
@@ -434,15 +399,29 @@ static void cmd_myevents(sim_conn *k, const char *line)
     wire__conn_reply(k, "+OK Events Enabled");
 }
 
-static void event_clear(sim_event *t)
+/* The channel's headers: its profile again as Channel-* when the channel's
+ * own headers do not have it, then those. */
+static void channel_data(sim_conn *k, sim_chan *c, sim_event *e)
 {
-    for (size_t i = 0; i < t->n; i++) {
-        free(t->h[i].name);
-        free(t->h[i].value);
+    sim_event *t = calloc(1, sizeof *t);
+    if (!t)
+        return;
+    sim__chan_headers(c, t);
+    if (!sim__event_get(t, "Channel-Direction")) {
+        for (size_t i = 0; i < t->n; i++) {
+            if (strncmp(t->h[i].name, "Caller-", 7))
+                continue;
+            char name[512];
+            snprintf(name, sizeof name, "Channel-%s", t->h[i].name + 7);
+            sim__event_add(e, name, t->h[i].value);
+        }
     }
-    free(t->h);
-    free(t->body);
-    free(t->name);
+    for (size_t i = 0; i < t->n; i++)
+        sim__event_add(e, t->h[i].name, t->h[i].value);
+    const char *cn = sim__event_get(t, "Channel-Name");
+    if (cn)
+        snprintf(k->chan_name, sizeof k->chan_name, "%s", cn);
+    sim__event_free(t);
 }
 
 /* The connect reply: the channel's data as one command/reply header block
@@ -454,31 +433,14 @@ void wire__connect_reply(sim_conn *k)
     sim_chan *c = chan_of(k);
     if (!e)
         return;
-    if (c) {
-        sim_event t = {0};
-        sim__chan_headers(c, &t);
-        if (!sim__event_get(&t, "Channel-Direction")) {
-            for (size_t i = 0; i < t.n; i++) {
-                if (strncmp(t.h[i].name, "Caller-", 7))
-                    continue;
-                char name[512];
-                snprintf(name, sizeof name, "Channel-%s", t.h[i].name + 7);
-                sim__event_add(e, name, t.h[i].value);
-            }
-        }
-        for (size_t i = 0; i < t.n; i++)
-            sim__event_add(e, t.h[i].name, t.h[i].value);
-        const char *cn = sim__event_get(&t, "Channel-Name");
-        if (cn)
-            snprintf(k->chan_name, sizeof k->chan_name, "%s", cn);
-        event_clear(&t);
-    }
+    if (c)
+        channel_data(k, c, e);
     sim__event_add(e, "Content-Type", "command/reply");
     sim__event_add(e, "Reply-Text", "+OK\n");
     sim__event_add(e, "Socket-Mode", k->async ? "async" : "static");
     sim__event_add(e, "Control", k->full ? "full" : "single-channel");
     vox_buf b = {0};
-    if (wire__event_plain(e, &b) == 0)
+    if (sim__event_serialize(e, VOX_FMT_PLAIN, &b) == 0)
         wire__conn_send(k, b.data, b.len);
     vox_buf_free(&b);
     sim__event_free(e);
@@ -519,10 +481,8 @@ static int cmd_session(sim_conn *k, const char *line)
 static void cmd_divert(sim_conn *k, const char *line)
 {
     const char *v = line + 13;
-    if (!k->has_session) {
-        wire__conn_reply(k, "-ERR not controlling a session.");
+    if (no_session(k, "-ERR not controlling a session."))
         return;
-    }
     while (*v == ' ')
         v++;
     if (!*v) {
@@ -634,7 +594,7 @@ static wire_req *req_new(sim_conn *k, int bg, const char *cmdline)
     wire_req *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->cmd = wire__strdup(cmdline);
+    r->cmd = sim__strdup(cmdline);
     if (!r->cmd) {
         free(r);
         return NULL;
@@ -714,8 +674,9 @@ static void api_done(sim *s, void *ud, const char *body)
         wire__conn_process(k);
 }
 
-static void cmd_api(sim_conn *k, const char *cmdline)
+static void cmd_api(sim_conn *k, wire_cmd *c)
 {
+    const char *cmdline = c->line + 4;
     wire_req *r = req_new(k, 0, cmdline);
     if (!r) {
         api_response(k, "-ERR memory error\n");
@@ -729,8 +690,9 @@ static void cmd_api(sim_conn *k, const char *cmdline)
     }
 }
 
-static void cmd_bgapi(sim_conn *k, wire_cmd *c, const char *cmdline)
+static void cmd_bgapi(sim_conn *k, wire_cmd *c)
 {
+    const char *cmdline = c->line + 6;
     wire_req *r = req_new(k, 1, cmdline);
     if (!r) {
         wire__conn_reply(k, "-ERR memory error");
@@ -741,11 +703,10 @@ static void cmd_bgapi(sim_conn *k, wire_cmd *c, const char *cmdline)
         snprintf(r->job, sizeof r->job, "%s", job); /* switch_copy_string: 36 characters */
     else
         sim__uuid(r->job);
-    char reply[200];
-    snprintf(reply, sizeof reply,
-             "Content-Type: command/reply\nReply-Text: +OK Job-UUID: %s\nJob-UUID: %s\n\n", r->job,
-             r->job);
-    wire__conn_sends(k, reply);
+    char text[64], more[64];
+    snprintf(text, sizeof text, "+OK Job-UUID: %s", r->job);
+    snprintf(more, sizeof more, "Job-UUID: %s\n", r->job);
+    wire__conn_reply_with(k, text, more);
     k->jobs++;
     if (sim__api(k->s, cmdline, api_done, r) != 0) {
         k->jobs--;
@@ -757,8 +718,6 @@ static void cmd_bgapi(sim_conn *k, wire_cmd *c, const char *cmdline)
 
 static int log_level(const char *s)
 {
-    static const char *const names[] = {"CONSOLE", "ALERT",  "CRIT", "ERR",
-                                        "WARNING", "NOTICE", "INFO", "DEBUG"};
     const char *p = s;
     if (*p == '-' || *p == '+')
         p++;
@@ -771,14 +730,14 @@ static int log_level(const char *s)
         return x > 64 ? 63 : x < 0 ? 0 : (int)x;
     }
     for (int i = 0; i < 8; i++)
-        if (!strcasecmp(names[i], s))
+        if (!strcasecmp(wire__log_name(i), s))
             return i;
     return 64; /* SWITCH_LOG_INVALID */
 }
 
-static void cmd_log(sim_conn *k, const char *line)
+static void cmd_log(sim_conn *k, wire_cmd *c)
 {
-    const char *lv = line + 3;
+    const char *lv = c->line + 3;
     int level = 7;
     if (*lv)
         lv++;
@@ -795,8 +754,9 @@ static void cmd_log(sim_conn *k, const char *line)
     wire__conn_reply(k, reply);
 }
 
-static void cmd_nolog(sim_conn *k)
+static void cmd_nolog(sim_conn *k, wire_cmd *c)
 {
+    (void)c;
     if (!k->log) {
         wire__conn_reply(k, "-ERR not loging");
         return;
@@ -805,12 +765,11 @@ static void cmd_nolog(sim_conn *k)
     wire__conn_reply(k, "+OK no longer logging");
 }
 
-static void cmd_linger(sim_conn *k, const char *line)
+static void cmd_linger(sim_conn *k, wire_cmd *c)
 {
-    if (!k->has_session) {
-        wire__conn_reply(k, "-ERR not controlling a session");
+    const char *line = c->line;
+    if (no_session(k, "-ERR not controlling a session"))
         return;
-    }
     k->linger_secs = line[6] == ' ' && line[7] ? to_long(line + 7) : -1;
     k->linger = 1;
     char reply[96];
@@ -821,44 +780,39 @@ static void cmd_linger(sim_conn *k, const char *line)
     wire__conn_reply(k, reply);
 }
 
-static void cmd_nolinger(sim_conn *k)
+static void cmd_nolinger(sim_conn *k, wire_cmd *c)
 {
-    if (!k->has_session) {
-        wire__conn_reply(k, "-ERR not controlling a session");
+    (void)c;
+    if (no_session(k, "-ERR not controlling a session"))
         return;
-    }
     k->linger = 0;
     wire__conn_reply(k, "+OK will not linger");
 }
 
 /* ------------------------------------------------------------- dispatch */
 
-/* Commands that need `full` on an outbound socket. */
+/* Commands that need `full` on an outbound socket, matched by prefix in
+ * parse_command's order (so "log" takes "logfoo", and "nolinger" comes
+ * before "nolog"). */
 static void cmd_full(sim_conn *k, wire_cmd *c)
 {
-    const char *line = c->line;
-    if (prefix(line, "sendevent"))
-        cmd_sendevent(k, c);
-    else if (prefix(line, "api "))
-        cmd_api(k, line + 4);
-    else if (prefix(line, "bgapi "))
-        cmd_bgapi(k, c, line + 6);
-    else if (prefix(line, "log"))
-        cmd_log(k, line);
-    else if (prefix(line, "linger"))
-        cmd_linger(k, line);
-    else if (prefix(line, "nolinger"))
-        cmd_nolinger(k);
-    else if (prefix(line, "nolog"))
-        cmd_nolog(k);
-    else if (prefix(line, "event"))
-        cmd_event(k, line);
-    else if (prefix(line, "nixevent"))
-        cmd_nixevent(k, line);
-    else if (prefix(line, "noevents"))
-        cmd_noevents(k);
-    else
-        wire__conn_reply(k, "-ERR command not found");
+    static const struct {
+        const char *prefix;
+        void (*fn)(sim_conn *k, wire_cmd *c);
+    } T[] = {
+        {"sendevent", cmd_sendevent}, {"api ", cmd_api},
+        {"bgapi ", cmd_bgapi},        {"log", cmd_log},
+        {"linger", cmd_linger},       {"nolinger", cmd_nolinger},
+        {"nolog", cmd_nolog},         {"event", cmd_event},
+        {"nixevent", cmd_nixevent},   {"noevents", cmd_noevents},
+    };
+    for (size_t i = 0; i < VOX__ARRAY_LEN(T); i++) {
+        if (prefix(c->line, T[i].prefix)) {
+            T[i].fn(k, c);
+            return;
+        }
+    }
+    wire__conn_reply(k, "-ERR command not found");
 }
 
 void wire__cmd_run(sim_conn *k, wire_cmd *c)

@@ -1,12 +1,15 @@
 /* vox-sim: one event-socket connection — reading commands byte-exactly as
  * FreeSWITCH's read_packet does, the output and event queues, linger and the
  * ways a connection ends. Commands themselves are in cmd.c. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <netdb.h>
+#include <pthread.h>
 
 #include "../src/internal.h"
 #include "wire.h"
@@ -56,7 +59,7 @@ sim_conn *wire__conn_new(sim *s, int outbound)
     return k;
 }
 
-static void free_queue(sim_conn *k)
+void wire__conn_drop_events(sim_conn *k)
 {
     while (k->evq) {
         wire_frame *f = k->evq;
@@ -78,17 +81,13 @@ static void on_closed(uv_handle_t *h)
         sim__chan_set_socket(c, NULL);
         sim__chan_socket_closed(c, k->resume ? 1 : 0);
     }
-    free_queue(k);
+    wire__conn_drop_events(k);
     vox_buf_free(&k->in);
     vox_buf_free(&k->out);
     for (size_t i = 0; i < k->nsub; i++)
         free(k->sub[i]);
     free(k->sub);
-    for (size_t i = 0; i < k->nfilters; i++) {
-        free(k->filters[i].name);
-        free(k->filters[i].value);
-    }
-    free(k->filters);
+    sim__pairs_free(k->filters, k->nfilters);
     free(k->evlist);
     wire__conn_gone(k);
 }
@@ -156,7 +155,7 @@ static void final_notice(sim_conn *k, const char *msg)
         return;
     k->close_state = WIRE_CLOSE_FLUSHING;
     read_off(k);
-    free_queue(k);
+    wire__conn_drop_events(k);
     if (!k->outbound || k->tcp_up)
         append_notice(k, msg ? msg : WIRE_GOODBYE);
     timer_in(k, &k->timer, on_grace, WIRE_CLOSE_GRACE_MS);
@@ -179,7 +178,7 @@ void wire__conn_finish(sim_conn *k, const char *msg)
     if (k->jobs || k->api || k->reply_wait) {
         k->close_state = WIRE_CLOSE_PENDING;
         read_off(k);
-        free_queue(k);
+        wire__conn_drop_events(k);
         return;
     }
     final_notice(k, msg);
@@ -205,6 +204,49 @@ static void kill_conn(sim_conn *k, const char *msg)
 void wire__conn_stop(sim_conn *k)
 {
     kill_conn(k, WIRE_SHUTDOWN);
+}
+
+/* ------------------------------------------------------------- SIGPIPE */
+
+/* A write to a peer that went away fails with EPIPE; it must not also raise
+ * SIGPIPE in the program that embeds the simulator, whose signal
+ * dispositions are not the sim's to change. Where a socket can say so
+ * (SO_NOSIGPIPE) each one does. Elsewhere (Linux: libuv writes with writev,
+ * which has no MSG_NOSIGNAL) the loop thread blocks SIGPIPE: the signal of a
+ * failed write is directed at the thread that wrote, so it stays pending
+ * there, and is taken back once the write reported its error. */
+void wire__sigpipe_block(void)
+{
+#ifndef SO_NOSIGPIPE
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+#endif
+}
+
+static void sigpipe_drain(void)
+{
+#ifndef SO_NOSIGPIPE
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&set, NULL, &zero) == SIGPIPE)
+        continue;
+#endif
+}
+
+static void sigpipe_off(sim_conn *k)
+{
+#ifdef SO_NOSIGPIPE
+    uv_os_fd_t fd;
+    int one = 1;
+    if (uv_fileno((uv_handle_t *)&k->tcp, &fd) == 0)
+        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#else
+    (void)k;
+#endif
 }
 
 /* ------------------------------------------------------------- output */
@@ -244,6 +286,7 @@ static void on_write(uv_write_t *r, int status)
     k->wlen = 0;
     k->writing = 0;
     if (status < 0) {
+        sigpipe_drain();
         wire__conn_drop(k);
         return;
     }
@@ -309,15 +352,24 @@ void wire__conn_sends(sim_conn *k, const char *p)
     wire__conn_send(k, p, strlen(p));
 }
 
-void wire__conn_reply(sim_conn *k, const char *text)
+void wire__conn_reply_with(sim_conn *k, const char *text, const char *more)
 {
     vox_buf b = {0};
-    vox__buf_appends(&b, "Content-Type: command/reply\nReply-Text: ");
-    vox__buf_appends(&b, text);
-    vox__buf_appends(&b, "\n\n");
-    if (b.data)
+    int rc = vox__buf_appends(&b, "Content-Type: command/reply\nReply-Text: ");
+    rc |= vox__buf_appends(&b, text);
+    rc |= vox__buf_appends(&b, "\n");
+    rc |= vox__buf_appends(&b, more);
+    rc |= vox__buf_appends(&b, "\n");
+    if (rc)
+        wire__conn_drop(k);
+    else
         wire__conn_send(k, b.data, b.len);
     vox_buf_free(&b);
+}
+
+void wire__conn_reply(sim_conn *k, const char *text)
+{
+    wire__conn_reply_with(k, text, "");
 }
 
 /* ------------------------------------------------------------- events */
@@ -386,10 +438,15 @@ int wire__conn_queue(sim_conn *k, const char *p, size_t n, int counted)
     return 0;
 }
 
-void wire__conn_log(sim *s, int fslevel, const char *text)
+const char *wire__log_name(int fslevel)
 {
     static const char *const names[] = {"CONSOLE", "ALERT",  "CRIT", "ERR",
                                         "WARNING", "NOTICE", "INFO", "DEBUG"};
+    return names[fslevel & 7];
+}
+
+void wire__conn_log(sim *s, int fslevel, const char *text)
+{
     wire *w = wire_of(s);
     if (!w)
         return;
@@ -399,9 +456,9 @@ void wire__conn_log(sim *s, int fslevel, const char *text)
             continue;
         char date[32], body[1400], head[256];
         uint64_t now = sim__now_us(s);
-        wire__date_local(now, date, sizeof date);
+        sim__date(now, date, sizeof date);
         int bn = snprintf(body, sizeof body, "%s.%06u 99.00%% [%s] vox_sim.c:1 %s\n", date,
-                          (unsigned)(now % 1000000), names[fslevel & 7], text);
+                          (unsigned)(now % 1000000), wire__log_name(fslevel), text);
         if (bn < 0 || (size_t)bn >= sizeof body)
             bn = (int)sizeof body - 1;
         int hn = snprintf(head, sizeof head,
@@ -538,11 +595,11 @@ static void add_header(wire_cmd *c, char *line)
     *val++ = '\0';
     while (*val == ' ')
         val++;
-    vox_header *h = realloc(c->h, (c->n + 1) * sizeof *h);
+    vox_header *h = sim__grow(c->h, &c->cap, c->n + 1, sizeof *h);
     if (!h)
         return;
     c->h = h;
-    char *name = dup_n(line, strlen(line)), *value = dup_n(val, strlen(val));
+    char *name = sim__strdup(line), *value = sim__strdup(val);
     if (!name || !value) {
         free(name);
         free(value);
@@ -571,7 +628,7 @@ static int parse_headers(wire_cmd *c, const char *p, size_t len, long long *clen
                 next++;
         }
         if (first) {
-            c->line = dup_n(line, strlen(line));
+            c->line = sim__strdup(line);
         } else {
             size_t before = c->n;
             add_header(c, line);
@@ -780,6 +837,7 @@ static void read_off(sim_conn *k)
 void wire__conn_start(sim_conn *k)
 {
     uv_tcp_nodelay(&k->tcp, 1);
+    sigpipe_off(k);
     timer_in(k, &k->timer, on_first_cmd_timeout, WIRE_FIRST_CMD_MS);
     read_on(k);
     out_kick(k);

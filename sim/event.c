@@ -177,7 +177,7 @@ static const char *const WDAY[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sa
 static const char *const MON[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
-void wire__date_local(uint64_t us, char *out, size_t n)
+void sim__date(uint64_t us, char *out, size_t n)
 {
     time_t t = (time_t)(us / 1000000);
     struct tm tm;
@@ -201,7 +201,7 @@ static void event_dates(wire *w, uint64_t now, char local[32], char gmt[48])
 {
     uint64_t sec = now / 1000000;
     if (!w || w->date_sec != sec || !w->date_local[0]) {
-        wire__date_local(now, local, 32);
+        sim__date(now, local, 32);
         date_gmt(now, gmt, 48);
         if (!w)
             return;
@@ -215,15 +215,6 @@ static void event_dates(wire *w, uint64_t now, char local[32], char gmt[48])
 }
 
 /* ------------------------------------------------------------- building */
-
-char *wire__strdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
 
 static void add_callers(sim_event *e, const char *name)
 {
@@ -245,7 +236,7 @@ sim_event *sim__event_new(sim *s, const char *name, const char *subclass)
     sim_event *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
-    e->name = wire__strdup(subclass ? "CUSTOM" : (name ? name : "CLONE"));
+    e->name = sim__strdup(subclass ? "CUSTOM" : (name ? name : "CLONE"));
     if (!e->name) {
         free(e);
         return NULL;
@@ -274,25 +265,8 @@ sim_event *sim__event_new(sim *s, const char *name, const char *subclass)
 
 void sim__event_add(sim_event *e, const char *name, const char *value)
 {
-    if (!e || !name)
-        return;
-    if (e->n == e->cap) {
-        size_t cap = e->cap ? e->cap * 2 : 32;
-        sim_hdr *h = realloc(e->h, cap * sizeof *h);
-        if (!h)
-            return;
-        e->h = h;
-        e->cap = cap;
-    }
-    char *n = wire__strdup(name), *v = wire__strdup(value ? value : "");
-    if (!n || !v) {
-        free(n);
-        free(v);
-        return;
-    }
-    e->h[e->n].name = n;
-    e->h[e->n].value = v;
-    e->n++;
+    if (e && name)
+        sim__pair_add(&e->h, &e->n, &e->cap, name, value ? value : "");
 }
 
 void sim__event_addf(sim_event *e, const char *name, const char *fmt, ...)
@@ -324,7 +298,7 @@ void sim__event_set(sim_event *e, const char *name, const char *value)
         return;
     for (size_t i = 0; i < e->n; i++) {
         if (!strcasecmp(e->h[i].name, name)) {
-            char *v = wire__strdup(value ? value : "");
+            char *v = sim__strdup(value ? value : "");
             if (!v)
                 return;
             free(e->h[i].value);
@@ -337,19 +311,14 @@ void sim__event_set(sim_event *e, const char *name, const char *value)
 
 const char *sim__event_get(const sim_event *e, const char *name)
 {
-    if (!e || !name)
-        return NULL;
-    for (size_t i = 0; i < e->n; i++)
-        if (!strcasecmp(e->h[i].name, name))
-            return e->h[i].value;
-    return NULL;
+    return e && name ? sim__pair_get(e->h, e->n, name) : NULL;
 }
 
 void sim__event_body(sim_event *e, const char *body)
 {
     if (!e)
         return;
-    char *b = body ? wire__strdup(body) : NULL;
+    char *b = body ? sim__strdup(body) : NULL;
     if (body && !b)
         return;
     free(e->body);
@@ -360,11 +329,7 @@ void sim__event_free(sim_event *e)
 {
     if (!e)
         return;
-    for (size_t i = 0; i < e->n; i++) {
-        free(e->h[i].name);
-        free(e->h[i].value);
-    }
-    free(e->h);
+    sim__pairs_free(e->h, e->n);
     free(e->body);
     free(e->name);
     free(e);
@@ -410,7 +375,7 @@ static int append_body_len(vox_buf *b, size_t n)
     return vox__buf_append(b, tmp, (size_t)len);
 }
 
-int wire__event_plain(const sim_event *e, vox_buf *out)
+static int event_plain(const sim_event *e, vox_buf *out)
 {
     int rc = 0;
     for (size_t i = 0; i < e->n && !rc; i++) {
@@ -433,7 +398,7 @@ int wire__event_plain(const sim_event *e, vox_buf *out)
 
 /* cJSON's string printer: ", \ and control characters escaped, the rest
  * (UTF-8 included) as is. */
-static int json_string(vox_buf *b, const char *s)
+int sim__json_string(vox_buf *b, const char *s)
 {
     int rc = vox__buf_append(b, "\"", 1);
     const char *run = s;
@@ -466,9 +431,9 @@ static int json_string(vox_buf *b, const char *s)
 static int json_value(vox_buf *b, const char *v)
 {
     if (strncmp(v, "ARRAY::", 7) != 0)
-        return json_string(b, v);
+        return sim__json_string(b, v);
     int rc = vox__buf_append(b, "[", 1);
-    char *copy = wire__strdup(v + 7);
+    char *copy = sim__strdup(v + 7);
     if (!copy)
         return VOX_ENOMEM;
     char *p = copy;
@@ -478,7 +443,7 @@ static int json_value(vox_buf *b, const char *v)
             *sep = '\0';
         if (!first)
             rc |= vox__buf_append(b, ",", 1);
-        rc |= json_string(b, p);
+        rc |= sim__json_string(b, p);
         p = sep ? sep + 2 : NULL;
     }
     free(copy);
@@ -491,7 +456,7 @@ static int event_json(const sim_event *e, vox_buf *b)
     for (size_t i = 0; i < e->n && !rc; i++) {
         if (i)
             rc |= vox__buf_append(b, ",", 1);
-        rc |= json_string(b, e->h[i].name);
+        rc |= sim__json_string(b, e->h[i].name);
         rc |= vox__buf_append(b, ":", 1);
         rc |= json_value(b, e->h[i].value);
     }
@@ -499,9 +464,9 @@ static int event_json(const sim_event *e, vox_buf *b)
         char len[32];
         snprintf(len, sizeof len, "%zu", strlen(e->body));
         rc |= vox__buf_appends(b, e->n ? ",\"Content-Length\":" : "\"Content-Length\":");
-        rc |= json_string(b, len);
+        rc |= sim__json_string(b, len);
         rc |= vox__buf_appends(b, ",\"_body\":");
-        rc |= json_string(b, e->body);
+        rc |= sim__json_string(b, e->body);
     }
     rc |= vox__buf_append(b, "}", 1);
     return rc ? VOX_ENOMEM : 0;
@@ -555,7 +520,7 @@ static int xml_headers(const sim_event *e, vox_buf *b)
             rc |= xml_header(b, "    ", e->h[i].name, v);
             continue;
         }
-        char *copy = wire__strdup(v + 7);
+        char *copy = sim__strdup(v + 7);
         if (!copy)
             return VOX_ENOMEM;
         for (char *p = copy; p && !rc;) {
@@ -587,22 +552,25 @@ static int event_xml(const sim_event *e, vox_buf *b)
     return rc ? VOX_ENOMEM : 0;
 }
 
+int sim__event_serialize(const sim_event *e, vox_format fmt, vox_buf *out)
+{
+    switch (fmt) {
+    case VOX_FMT_JSON: return event_json(e, out);
+    case VOX_FMT_XML: return event_xml(e, out);
+    default: return event_plain(e, out);
+    }
+}
+
 int sim__event_frame(const sim_event *e, vox_format fmt, vox_buf *out)
 {
     if (!e || !out)
         return VOX_EINVAL;
     vox_buf body = {0};
-    int rc;
-    const char *type;
-    switch (fmt) {
-    case VOX_FMT_JSON: rc = event_json(e, &body), type = "json"; break;
-    case VOX_FMT_XML: rc = event_xml(e, &body), type = "xml"; break;
-    default: rc = wire__event_plain(e, &body), type = "plain"; break;
-    }
+    int rc = sim__event_serialize(e, fmt, &body);
     if (!rc) {
         char head[96];
         int n = snprintf(head, sizeof head, "Content-Length: %zu\nContent-Type: text/event-%s\n\n",
-                         body.len, type);
+                         body.len, vox_format_name(fmt));
         size_t before = out->len;
         rc = vox__buf_append(out, head, (size_t)n);
         if (!rc && (rc = vox__buf_append(out, body.data, body.len)))
@@ -635,7 +603,7 @@ static int subscribed_to(const sim_conn *k, const sim_event *e)
 /* switch_regex_perform with "/re/flags": POSIX extended is close enough. */
 static int regex_match(const char *value, const char *pattern)
 {
-    char *p = wire__strdup(pattern + 1), *end;
+    char *p = sim__strdup(pattern + 1), *end;
     if (!p)
         return 0;
     int flags = REG_EXTENDED | REG_NOSUB;

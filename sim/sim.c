@@ -13,11 +13,6 @@
 
 /* ------------------------------------------------------------- options */
 
-static char *dup_opt(const char *s)
-{
-    return s ? wire__strdup(s) : NULL;
-}
-
 static void free_list(char **l)
 {
     for (char **p = l; p && *p; p++)
@@ -38,7 +33,7 @@ static char **dup_list(const char *const *l, int *ok)
         return NULL;
     }
     for (size_t i = 0; i < n; i++)
-        if (!(c[i] = dup_opt(l[i])))
+        if (!(c[i] = sim__strdup(l[i])))
             *ok = 0;
     return c;
 }
@@ -71,8 +66,8 @@ static int copy_endpoints(vox_sim_opts *o, const vox_sim_opts *in, int *ok)
         return *ok = 0, -1;
     for (size_t i = 0; i < in->nendpoints; i++) {
         e[i] = in->endpoints[i];
-        e[i].name = dup_opt(in->endpoints[i].name);
-        e[i].fail_cause = dup_opt(in->endpoints[i].fail_cause);
+        e[i].name = sim__strdup(in->endpoints[i].name);
+        e[i].fail_cause = sim__strdup(in->endpoints[i].fail_cause);
         if ((in->endpoints[i].name && !e[i].name) ||
             (in->endpoints[i].fail_cause && !e[i].fail_cause))
             *ok = 0;
@@ -92,11 +87,11 @@ static int copy_opts(vox_sim_opts *o, const vox_sim_opts *in)
     *o = *in;
     int ok = 1;
     o->speed = in->speed > 0 ? in->speed : 1.0;
-    o->host = dup_opt(in->host ? in->host : "127.0.0.1");
-    o->password = dup_opt(in->password ? in->password : "ClueCon");
-    o->hostname = dup_opt(in->hostname ? in->hostname : "vox-sim");
-    o->socket = dup_opt(in->socket);
-    o->faults.garbage = dup_opt(in->faults.garbage);
+    o->host = sim__strdup(in->host ? in->host : "127.0.0.1");
+    o->password = sim__strdup(in->password ? in->password : "ClueCon");
+    o->hostname = sim__strdup(in->hostname ? in->hostname : "vox-sim");
+    o->socket = sim__strdup(in->socket);
+    o->faults.garbage = sim__strdup(in->faults.garbage);
     o->users = (const char *const *)dup_list(in->users, &ok);
     copy_endpoints(o, in, &ok);
     if (!o->host || !o->password || !o->hostname || (in->socket && !o->socket) ||
@@ -171,6 +166,8 @@ void sim__log(sim *s, int level, const char *fmt, ...)
 
 /* ------------------------------------------------------------- posting */
 
+static void stop_on_loop(sim *s);
+
 static void on_async(uv_async_t *a)
 {
     sim *s = a->data;
@@ -178,6 +175,7 @@ static void on_async(uv_async_t *a)
     uv_mutex_lock(&w->mu);
     wire_post *p = w->posts;
     w->posts = w->posts_tail = NULL;
+    int stop = w->stop_asked;
     uv_mutex_unlock(&w->mu);
     while (p) {
         wire_post *next = p->next;
@@ -185,6 +183,8 @@ static void on_async(uv_async_t *a)
         free(p);
         p = next;
     }
+    if (stop)
+        stop_on_loop(s);
 }
 
 int sim__post(sim *s, void (*fn)(sim *s, void *ud), void *ud)
@@ -197,7 +197,7 @@ int sim__post(sim *s, void (*fn)(sim *s, void *ud), void *ud)
     p->ud = ud;
     p->next = NULL;
     uv_mutex_lock(&w->mu);
-    if (w->stopped) {
+    if (w->stopped || w->stop_asked) {
         uv_mutex_unlock(&w->mu);
         free(p);
         return VOX_ECLOSED;
@@ -356,6 +356,22 @@ static void on_connection(uv_stream_t *server, int status)
     wire__conn_start(k);
 }
 
+/* The last connection is gone while stopping: no more posts, and the loop
+ * ends (handles of the calls part may remain; vox_sim_free closes them). */
+static void end_loop(sim *s)
+{
+    wire *w = wire_of(s);
+    uv_timer_stop(&w->stop_grace);
+    if (!uv_is_closing((uv_handle_t *)&w->async)) {
+        uv_mutex_lock(&w->mu);
+        w->stopped = 1;
+        uv_mutex_unlock(&w->mu);
+        uv_close((uv_handle_t *)&w->async, NULL);
+        uv_close((uv_handle_t *)&w->stop_grace, NULL);
+    }
+    uv_stop(&s->loop);
+}
+
 void wire__conn_gone(sim_conn *k)
 {
     sim *s = k->s;
@@ -369,18 +385,8 @@ void wire__conn_gone(sim_conn *k)
     w->nconns--;
     sim__log(s, 3, "connection %u: closed", k->id);
     free(k);
-    if (w->stopping && !w->nconns) {
-        uv_timer_stop(&w->stop_grace);
-        if (!uv_is_closing((uv_handle_t *)&w->async)) {
-            uv_mutex_lock(&w->mu);
-            w->stopped = 1;
-            uv_mutex_unlock(&w->mu);
-            uv_close((uv_handle_t *)&w->async, NULL);
-            uv_close((uv_handle_t *)&w->stop_grace, NULL);
-        }
-        /* Handles of the calls part may remain: the loop ends here. */
-        uv_stop(&s->loop);
-    }
+    if (w->stopping && !w->nconns)
+        end_loop(s);
 }
 
 /* ------------------------------------------------------------- start */
@@ -416,6 +422,7 @@ static int listen_on(sim *s)
 static void loop_main(void *arg)
 {
     sim *s = arg;
+    wire__sigpipe_block();
     wire__set_current(s);
     sim__log(s, 2, "listening on %s port %u (speed %g)", s->o.host, vox_sim_port(s), s->o.speed);
     maybe_go(s); /* wait_clients 0: at once */
@@ -530,9 +537,8 @@ static void on_stop_grace(uv_timer_t *t)
         wire__conn_drop(k);
 }
 
-static void stop_on_loop(sim *s, void *ud)
+static void stop_on_loop(sim *s)
 {
-    (void)ud;
     wire *w = wire_of(s);
     if (w->stopping)
         return;
@@ -544,16 +550,11 @@ static void stop_on_loop(sim *s, void *ud)
     for (sim_conn *k = w->conns; k; k = k->next)
         wire__conn_stop(k);
     uv_timer_start(&w->stop_grace, on_stop_grace, WIRE_CLOSE_GRACE_MS, 0);
-    if (!w->nconns) {
-        uv_mutex_lock(&w->mu);
-        w->stopped = 1;
-        uv_mutex_unlock(&w->mu);
-        uv_close((uv_handle_t *)&w->async, NULL);
-        uv_close((uv_handle_t *)&w->stop_grace, NULL);
-        uv_stop(&s->loop);
-    }
+    if (!w->nconns)
+        end_loop(s);
 }
 
+/* No allocation here: a stop cannot fail, so the thread is always joined. */
 void vox_sim_stop(vox_sim *s)
 {
     if (!s)
@@ -561,8 +562,12 @@ void vox_sim_stop(vox_sim *s)
     wire *w = wire_of(s);
     if (!w->thread_started)
         return;
-    if (sim__post(s, stop_on_loop, NULL) == 0)
-        uv_thread_join(&w->thread);
+    uv_mutex_lock(&w->mu);
+    w->stop_asked = 1;
+    if (!w->stopped)
+        uv_async_send(&w->async);
+    uv_mutex_unlock(&w->mu);
+    uv_thread_join(&w->thread);
     w->thread_started = 0;
 }
 

@@ -43,7 +43,7 @@ typedef struct vox_sim_dtmf {
 /* Faults of one call's outbound socket connection. */
 typedef enum vox_sim_call_fault {
     VOX_SIM_CALL_OK = 0,
-    VOX_SIM_CALL_DROP, /* close the socket when sendmsg number fault_step (1-based) arrives */
+    VOX_SIM_CALL_DROP,     /* close the socket when sendmsg number fault_step (1-based) arrives */
     VOX_SIM_CALL_NO_FULL,  /* dialplan says `socket H:P async` (no full) */
     VOX_SIM_CALL_NO_ASYNC, /* dialplan says `socket H:P full` (no async) */
 } vox_sim_call_fault;
@@ -61,7 +61,7 @@ typedef struct vox_sim_call {
     int no_answer;             /* 1: the dialplan does not answer before `socket` */
     const vox_sim_dtmf *dtmf;
     size_t ndtmf;
-    int64_t hangup_ms;         /* the caller hangs up this long after answer; <0: never */
+    int64_t hangup_ms; /* the caller hangs up this long after answer; <0: never */
     vox_sim_call_fault fault;
     unsigned fault_step;
     /* What "ended as scripted" means (all optional): the channel's final
@@ -72,15 +72,15 @@ typedef struct vox_sim_call {
 
 /* Faults of the inbound side, applied to every inbound connection. */
 typedef struct vox_sim_faults {
-    int reject_auth;          /* every auth/userauth: -ERR invalid, notice, close */
-    int acl_reject;           /* text/rude-rejection at connect, as FreeSWITCH's ACL */
-    const char *garbage;      /* bytes sent right after a successful auth */
-    size_t huge_event_bytes;  /* after the first `event` subscription: one CUSTOM event
-                                 sim::huge whose body has this many bytes */
-    size_t flood_events;      /* after the first `event` subscription: this many events at once */
-    uint32_t slow_write_ms;   /* write every frame in small pieces, one every slow_write_ms */
-    uint32_t slow_read_ms;    /* read one command per slow_read_ms */
-    unsigned drop_after;      /* close an inbound connection after it sent this many commands */
+    int reject_auth;         /* every auth/userauth: -ERR invalid, notice, close */
+    int acl_reject;          /* text/rude-rejection at connect, as FreeSWITCH's ACL */
+    const char *garbage;     /* bytes sent right after a successful auth */
+    size_t huge_event_bytes; /* after the first `event` subscription: one CUSTOM event
+                                sim::huge whose body has this many bytes */
+    size_t flood_events;     /* after the first `event` subscription: this many events at once */
+    uint32_t slow_write_ms;  /* write every frame in small pieces, one every slow_write_ms */
+    uint32_t slow_read_ms;   /* read one command per slow_read_ms */
+    unsigned drop_after;     /* close an inbound connection after it sent this many commands */
 } vox_sim_faults;
 
 typedef struct vox_sim_log_line {
@@ -95,13 +95,17 @@ typedef struct vox_sim_opts {
     /* users for userauth, "user@domain:password" each, NULL-terminated;
      * NULL: the single user 1000@127.0.0.1:secret1000 */
     const char *const *users;
-    double speed;          /* simulated time per real time; default 1.0 */
-    uint32_t heartbeat_ms; /* HEARTBEAT interval; default 20000; 0 off */
-    const char *hostname;  /* FreeSWITCH-Hostname; default "vox-sim" */
-    /* `originate` dialplan extensions routed to an outbound server: an
-     * originate to <extension> (e.g. loopback/9100) runs `socket <socket> async full`;
-     * NULL: every destination does */
-    const char *socket;    /* default target for the dialplan, "host:port" */
+    double speed; /* simulated time per real time; default 1.0 */
+    /* HEARTBEAT interval; 0 (the default here): no HEARTBEAT events. The
+     * vox-sim binary and scenario files default to 20000, FreeSWITCH's. */
+    uint32_t heartbeat_ms;
+    const char *hostname; /* FreeSWITCH-Hostname; default "vox-sim" */
+    /* The outbound server ("host:port") of the sim's dialplan: an extension
+     * reached by originate (loopback/9100 …) or a transfer answers and runs
+     * `socket <socket> async full` (9999 hangs up, 9102 and 9105 park, 9101
+     * skips the answer, 9106 leaves out `full`, 9104 parks after `resume`).
+     * NULL: extensions answer and park. Scripted calls name their own. */
+    const char *socket;
     const vox_sim_endpoint *endpoints;
     size_t nendpoints;
     vox_sim_faults faults;
@@ -109,7 +113,9 @@ typedef struct vox_sim_opts {
     unsigned wait_clients;
     /* Log lines (from the simulator's thread); NULL: none. */
     void (*log)(const vox_sim_log_line *l, void *userdata);
-    int log_level; /* lines above this level are not produced; default 2 */
+    /* Lines above this level are not produced; 0 (the default here): errors
+     * only. The vox-sim binary and scenario files default to 2. */
+    int log_level;
     void *userdata;
 } vox_sim_opts;
 
@@ -120,28 +126,34 @@ int vox_sim_start(vox_sim **out, const vox_sim_opts *opts);
 /* The inbound listening port. */
 uint16_t vox_sim_port(const vox_sim *s);
 /* Schedule one scripted call (copied). Returns its index (>= 0) in the
- * results, or VOX_EINVAL / VOX_ENOMEM. */
+ * results, or VOX_EINVAL (s or call NULL, call->socket not "host:port" with
+ * a port 1..65535), VOX_ENOMEM, or VOX_ECLOSED (vox_sim_stop ran): after
+ * those two the call may stay in the results as one that ended without
+ * running, not as scripted. */
 int vox_sim_place(vox_sim *s, const vox_sim_call *call);
 /* Wait until every placed call ended (channel destroyed and its socket
  * connection closed) or timeout_ms of real time passed. 0 when every call
- * ended as scripted, 1 when some did not, VOX_ETIMEDOUT. */
+ * ended as scripted, 1 when some did not, VOX_ETIMEDOUT, VOX_EINVAL (s
+ * NULL). */
 int vox_sim_wait(vox_sim *s, uint32_t timeout_ms);
 
 /* What happened to one scripted call (valid until vox_sim_free). */
 typedef struct vox_sim_result {
     const char *name;
     const char *uuid;
-    int ended;            /* channel destroyed and socket closed */
-    int as_scripted;      /* ended, and every expectation held */
-    const char *cause;    /* final hangup cause ("" while up) */
-    const char *why;      /* the first expectation that failed, or "" */
-    const char *steps;    /* the account: one line per step ("answer", "playback …", …) */
+    int ended;         /* channel destroyed and socket closed */
+    int as_scripted;   /* ended, and every expectation held */
+    const char *cause; /* final hangup cause ("" while up) */
+    const char *why;   /* the first expectation that failed, or "" */
+    const char *steps; /* the account: one line per step ("answer", "playback …", …) */
 } vox_sim_result;
 /* Number of placed calls; *r filled for index i (0..n-1) when r is not NULL
  * and i is in range. Takes a snapshot: call after vox_sim_wait. */
 size_t vox_sim_result_get(vox_sim *s, size_t i, vox_sim_result *r);
 
-/* Stop: close every connection, end every channel, join the thread. */
+/* Stop: end every channel (SYSTEM_SHUTDOWN), send every connection the
+ * shutdown notice and close it, join the thread. Cannot fail; a second call
+ * does nothing. Not from the simulator's own thread (its log callback). */
 void vox_sim_stop(vox_sim *s);
 /* Stop (if not yet) and free. */
 void vox_sim_free(vox_sim *s);

@@ -1,15 +1,19 @@
 /* vox-sim internals: the contract between the simulator's parts.
  *
- *   sim.c, conn.c, event.c (the wire) — owned by "wire": the loop thread, the
+ *   sim.c, conn.c, cmd.c, event.c (the wire, sim/wire.h): the loop thread, the
  *       listener, every event-socket connection (inbound ones, and the outbound
  *       ones the `socket` application opens), command reading and replies,
  *       subscriptions, filters, event formatting and delivery, heartbeats,
  *       inbound faults, vox_sim_start/port/stop/free.
- *   chan.c, apps.c, api.c (the calls) — owned by "calls": channels and their
- *       events, the dialplan (answer + socket), applications, bridge
- *       endpoints, DTMF, api commands, originate, scripted calls and results.
+ *   sched.c, chan.c, apps.c, digits.c, bridge.c, dial.c, api.c, script.c (the
+ *       calls, sim/calls.h): channels and their events, the dialplan (answer
+ *       + socket), applications, bridge endpoints, DTMF, api commands,
+ *       originate, scripted calls and results.
  *
- * Everything here runs on the simulator's loop thread only, except sim__post.
+ *   strings.c — small string helpers both halves use.
+ *
+ * Everything here runs on the simulator's loop thread only, except sim__post
+ * and the helpers of strings.c (any thread).
  */
 #ifndef VOX_SIM_INT_H
 #define VOX_SIM_INT_H
@@ -23,20 +27,22 @@ typedef struct vox_sim sim; /* the public handle is the whole simulator */
 typedef struct sim_conn sim_conn;
 typedef struct sim_event sim_event;
 typedef struct sim_chan sim_chan;
-typedef struct sim_calls sim_calls; /* the calls part's state (chan.c) */
+typedef struct sim_calls sim_calls; /* the calls part's state (calls.h) */
 
 /* ------------------------------------------------ sim.c (wire) */
 struct vox_sim {
     uv_loop_t loop;
     vox_sim_opts o; /* copied; strings owned */
     char core_uuid[37];
-    uint64_t seq;          /* Event-Sequence of the last event */
-    uint64_t real0_us;     /* real monotonic time at start */
-    uint64_t sim0_us;      /* simulated epoch time (µs since 1970) at start */
-    sim_calls *calls;      /* owned by the calls part */
-    void *wire;            /* owned by the wire part */
+    uint64_t seq;      /* Event-Sequence of the last event */
+    uint64_t real0_us; /* real monotonic time at start */
+    uint64_t sim0_us;  /* simulated epoch time (µs since 1970) at start */
+    sim_calls *calls;  /* owned by the calls part */
+    void *wire;        /* owned by the wire part */
 };
-/* Run fn(s, ud) on the loop thread soon (from any thread). 0 or VOX_ENOMEM. */
+/* Run fn(s, ud) on the loop thread soon (from any thread). 0, VOX_ENOMEM,
+ * or VOX_ECLOSED once the simulator stopped (vox_sim_stop ran, or is
+ * running): fn is then never called, and ud stays the caller's. */
 int sim__post(sim *s, void (*fn)(sim *s, void *ud), void *ud);
 /* The simulated clock: µs since the epoch (Event-Date-Timestamp). */
 uint64_t sim__now_us(sim *s);
@@ -47,13 +53,33 @@ uint64_t sim__real_ms(sim *s, uint64_t sim_ms);
 void sim__uuid(char out[37]);
 /* A log line (printf format) at level 0..3. */
 void sim__log(sim *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* "YYYY-MM-DD hh:mm:ss", the local time of simulated µs (Event-Date-Local,
+ * the CDR stamps, show channels). */
+void sim__date(uint64_t us, char *out, size_t n);
 
-/* ------------------------------------------------ event.c (wire) */
-/* An event being built: headers in order, optional body. */
+/* ------------------------------------------------ strings.c (both halves) */
+/* A name and its value, both owned: event headers, channel variables,
+ * filters, the {vars} of a dial string. */
 typedef struct sim_hdr {
     char *name;
     char *value;
 } sim_hdr;
+/* A malloc'd copy of s; NULL when s is NULL or on ENOMEM. */
+char *sim__strdup(const char *s);
+/* v (cap elements of size bytes) grown so it holds need: the array to use
+ * from now on (cap updated), or NULL on ENOMEM (v and cap unchanged). */
+void *sim__grow(void *v, size_t *cap, size_t need, size_t size);
+/* Append copies of name and value to *v (*n used, *cap allocated). false
+ * on ENOMEM, and then nothing is added. */
+bool sim__pair_add(sim_hdr **v, size_t *n, size_t *cap, const char *name, const char *value);
+void sim__pairs_free(sim_hdr *v, size_t n);
+/* The value of the first of the n pairs called name (any case), or NULL. */
+const char *sim__pair_get(const sim_hdr *v, size_t n, const char *name);
+/* The value of the first of the n headers called name (any case), or NULL. */
+const char *sim__header(const vox_header *h, size_t n, const char *name);
+
+/* ------------------------------------------------ event.c (wire) */
+/* An event being built: headers in order, optional body. */
 struct sim_event {
     char *name;
     sim_hdr *h;
@@ -75,10 +101,18 @@ void sim__event_set(sim_event *e, const char *name, const char *value);
 const char *sim__event_get(const sim_event *e, const char *name);
 void sim__event_body(sim_event *e, const char *body);
 void sim__event_free(sim_event *e);
-/* The whole frame as FreeSWITCH writes it for that format (plain: URL-encoded
- * values, Content-Length of the event; json; xml), appended to out.
- * 0 or VOX_ENOMEM. */
+/* The event as FreeSWITCH serializes it in that format (plain: URL-encoded
+ * values, "_undef_" for empty ones, the body after its Content-Length;
+ * json; xml), appended to out: what uuid_dump prints, and the body of an
+ * event frame. 0 or VOX_ENOMEM (out may hold part of it). */
+int sim__event_serialize(const sim_event *e, vox_format fmt, vox_buf *out);
+/* The whole frame as FreeSWITCH writes it for that format (the serialized
+ * event after its Content-Length and Content-Type), appended to out.
+ * 0 or VOX_ENOMEM (out unchanged). */
 int sim__event_frame(const sim_event *e, vox_format fmt, vox_buf *out);
+/* s as a JSON string, as FreeSWITCH's cJSON prints it, appended to b.
+ * 0 or VOX_ENOMEM. */
+int sim__json_string(vox_buf *b, const char *s);
 /* Deliver to every connection subscribed to it (filters, myevents/divert
  * rules applied), then free it. A channel's events also reach the outbound
  * connection controlling that channel (myevents). */
@@ -87,7 +121,10 @@ void sim__fire(sim *s, sim_event *e);
 /* ------------------------------------------------ conn.c (wire) */
 /* The `socket` application: connect to host:port as FreeSWITCH's outbound
  * socket does, for channel c. async/full as in the dialplan. The calls part
- * hears back through sim__chan_socket_* below. 0 or VOX_E*. */
+ * hears back through sim__chan_socket_* below. 0, or VOX_EINVAL (host does
+ * not resolve), VOX_ENOMEM, VOX_ESYS (the connect could not start), or
+ * VOX_ECLOSED while the simulator stops: then nothing was opened and no
+ * sim__chan_socket_* call follows. */
 int sim__socket_open(sim_chan *c, const char *host, uint16_t port, bool async, bool full);
 /* The channel controlled by k hung up; called by the calls part right after
  * it fired CHANNEL_HANGUP_COMPLETE. With linger, k sends its linger notice
@@ -102,11 +139,16 @@ void sim__socket_drop(sim_conn *k);
  * the socket thread, so the reply is written when the application ends and
  * nothing else is written or read meanwhile. sim__chan_sendmsg then leaves
  * reply empty (""), and the calls part calls this exactly once later with
- * the text ("+OK"): the wire writes it, then the events held meanwhile, and
- * resumes reading that connection's commands. Added by the calls part. */
+ * the text (NULL or "": "+OK"), when the application ended or the message
+ * was dropped (hangup, transfer): the wire writes the command/reply, then
+ * the events held meanwhile, then what waited for the reply (a close
+ * requested meanwhile, the hangup's linger or close), and resumes reading
+ * that connection's commands. A k that is not waiting for a reply is left
+ * alone. Not called once sim__chan_socket_closed told the connection is
+ * gone (the calls part forgets k then). */
 void sim__socket_reply(sim_conn *k, const char *text);
 
-/* ------------------------------------------------ chan.c, apps.c, api.c (calls) */
+/* ------------------------------------------------ the calls (sim/calls.h) */
 sim_calls *sim__calls_new(sim *s);
 void sim__calls_free(sim_calls *c); /* every channel ended without events */
 /* The loop is stopping: hang up every channel (events fired as usual). */
@@ -115,7 +157,7 @@ void sim__calls_shutdown(sim_calls *c);
  * scripted calls' clocks (called once by the wire part). */
 void sim__calls_go(sim_calls *c);
 /* vox_sim_place, vox_sim_wait and vox_sim_result_get are the calls part's
- * (chan.c): results are kept under its own mutex; placing goes through
+ * (script.c): results are kept under its own mutex; placing goes through
  * sim__post. */
 
 sim_chan *sim__chan_find(sim *s, const char *uuid);
@@ -133,8 +175,8 @@ void sim__chan_socket_closed(sim_chan *c, int how);
 /* A sendmsg for channel c (headers as received, values decoded; body the
  * text/plain body or NULL). Returns the reply text ("+OK", "-ERR …") into
  * reply. The message is queued and run in order as FreeSWITCH does. */
-void sim__chan_sendmsg(sim_chan *c, const vox_header *h, size_t n, const char *body,
-                       char *reply, size_t replylen);
+void sim__chan_sendmsg(sim_chan *c, const vox_header *h, size_t n, const char *body, char *reply,
+                       size_t replylen);
 /* getvar <name> on an outbound connection: value or NULL. */
 const char *sim__chan_var(sim_chan *c, const char *name);
 /* api command (cmd: the whole text after `api `, or a bgapi's command): done

@@ -1,7 +1,7 @@
 /* vox-sim, the wire part's private header: the loop's state, one event-socket
  * connection, and the functions sim.c, conn.c, cmd.c and event.c share.
  * Everything here runs on the simulator's loop thread, except the post queue
- * (under its mutex). */
+ * and the stop flags (under the wire's mutex). */
 #ifndef VOX_SIM_WIRE_H
 #define VOX_SIM_WIRE_H
 #include <stdint.h>
@@ -37,10 +37,7 @@ typedef struct wire_frame {
     char data[];
 } wire_frame;
 
-typedef struct wire_filter {
-    char *name;
-    char *value;
-} wire_filter;
+typedef sim_hdr wire_filter; /* a header name and the value it must have */
 
 /* An api or bgapi command waiting for sim__api's done. */
 typedef struct wire_req {
@@ -56,7 +53,7 @@ typedef struct wire_req {
 typedef struct wire_cmd {
     char *line;
     vox_header *h;
-    size_t n;
+    size_t n, cap;
     char *body;
     size_t body_len;
 } wire_cmd;
@@ -99,7 +96,7 @@ struct sim_conn {
     char **sub;
     size_t nsub;
     wire_filter *filters;
-    size_t nfilters;
+    size_t nfilters, capfilters;
     unsigned ncmds;
 
     /* input */
@@ -140,9 +137,9 @@ typedef struct wire {
     uv_timer_t heartbeat;
     uv_timer_t stop_grace;
     uv_thread_t thread;
-    uv_mutex_t mu; /* post queue, stopped */
+    uv_mutex_t mu; /* post queue, stop_asked, stopped */
     wire_post *posts, *posts_tail;
-    int thread_started, stopped, stopping;
+    int thread_started, stop_asked, stopped, stopping;
     uint16_t port;
     sim_conn *conns;
     unsigned nconns, next_id;
@@ -163,8 +160,6 @@ static inline wire *wire_of(sim *s)
 }
 
 /* ---------------------------------------------------------------- event.c */
-/* A malloc'd copy of s (not NULL), or NULL on ENOMEM. */
-char *wire__strdup(const char *s);
 /* Index of a FreeSWITCH event name (case-insensitive, SWITCH_EVENT_ prefix
  * allowed), or -1. wire__ev_all() is the index of ALL, wire__ev_custom() of
  * CUSTOM; wire__ev_count() the number of names. */
@@ -175,13 +170,8 @@ int wire__ev_count(void);
 const char *wire__ev_name(int id);
 /* Append value URL-encoded as FreeSWITCH does. 0 or VOX_ENOMEM. */
 int wire__url_encode(vox_buf *b, const char *value);
-/* The event serialized as a header block (plain: url-encoded values, body
- * as `Content-Length: N`, blank line, body), without the frame header. */
-int wire__event_plain(const sim_event *e, vox_buf *out);
 /* Does connection k want event e (subscriptions, filters, myevents)? */
 int wire__wants(const sim_conn *k, const sim_event *e);
-/* Date texts of FreeSWITCH for the simulated time us. */
-void wire__date_local(uint64_t us, char *out, size_t n);
 
 /* ---------------------------------------------------------------- conn.c */
 sim_conn *wire__conn_new(sim *s, int outbound);
@@ -192,11 +182,15 @@ void wire__conn_send(sim_conn *k, const char *p, size_t n);
 void wire__conn_sends(sim_conn *k, const char *p);
 /* A command/reply with Reply-Text text. */
 void wire__conn_reply(sim_conn *k, const char *text);
+/* The same with more header lines after Reply-Text (each ending in "\n"). */
+void wire__conn_reply_with(sim_conn *k, const char *text, const char *more);
 /* Queue a frame behind the events (counted: an event or log line). Returns
  * 0, or -1 when the queue was full (the frame is dropped). */
 int wire__conn_queue(sim_conn *k, const char *p, size_t n, int counted);
 /* Move queued events to the output when the connection is between commands. */
 void wire__conn_pump(sim_conn *k);
+/* Drop the queued events (noevents, the end of a connection). */
+void wire__conn_drop_events(sim_conn *k);
 /* End the connection as FreeSWITCH's listener does: drop queued events,
  * (after pending bgapi jobs) the disconnect notice with msg, close. */
 void wire__conn_finish(sim_conn *k, const char *msg);
@@ -222,6 +216,11 @@ void wire__subscribed(sim *s, sim_conn *k);
 void wire__subscribe_faults(sim *s, sim_conn *k);
 /* Log line to the connections that asked with `log`. */
 void wire__conn_log(sim *s, int fslevel, const char *text);
+/* FreeSWITCH's name of a log level 0..7 (CONSOLE … DEBUG). */
+const char *wire__log_name(int fslevel);
+/* Called on the loop thread before it runs: writes to a peer that went away
+ * never raise SIGPIPE in the embedding program. */
+void wire__sigpipe_block(void);
 
 /* ---------------------------------------------------------------- cmd.c */
 /* Run one command; the reply is written (or, for api, later). */

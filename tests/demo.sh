@@ -6,14 +6,9 @@
 dir=${1:-build/san}
 rel=$(dirname "$dir")
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/proc.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
-
-check() { # NAME COMMAND...: ok when the command succeeds
-    _test=$1
-    shift
-    if "$@"; then echo "ok $_test"; else echo "not ok $_test"; fi
-}
 
 sim=${VOX_SIM:-$dir/vox-sim}
 [ -x "$sim" ] || sim=$rel/vox-sim
@@ -59,7 +54,7 @@ pids=$(sed -n 's/^demo: ivr (pid \([0-9]*\)).*vox-sim (pid \([0-9]*\)).*monitor 
 check demo_pids_printed [ -n "$pids" ]
 left=
 for p in $pids; do
-    kill -0 "$p" 2>/dev/null && left="$left $p"
+    alive "$p" && left="$left $p"
 done
 check demo_no_process_left [ -z "$left" ]
 check demo_no_temp_left [ -z "$(ls -A "$tmp/t")" ]

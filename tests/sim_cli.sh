@@ -7,6 +7,8 @@
 # picked by the system (--port 0) and read back from the program's stderr.
 dir=${1:-build/san}
 rel=$(dirname "$dir")
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/proc.sh"
 sim=${VOX_SIM:-$dir/vox-sim}
 vox=${VOX_TOOL:-$dir/vox}
 ivr=$rel/examples/ivr
@@ -25,36 +27,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-check() { # NAME COMMAND...: ok when the command succeeds
-    _test=$1
-    shift
-    if "$@"; then echo "ok $_test"; else echo "not ok $_test"; fi
-}
-
-alive() { kill -0 "$1" 2>/dev/null; }
-
-await_exit() { # PID TENTHS: true once PID has ended
-    _n=0
-    while alive "$1" && [ "$_n" -lt "$2" ]; do
-        sleep 0.1
-        _n=$((_n + 1))
-    done
-    ! alive "$1"
-}
-
-await_line() { # FILE PATTERN PID: true once FILE has a matching line (10 s at most)
-    _n=0
-    while [ "$_n" -lt 100 ]; do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        alive "$3" || break
-        sleep 0.1
-        _n=$((_n + 1))
-    done
-    grep -q "$2" "$1" 2>/dev/null
-}
-
-port_of() { sed -n 's/^[a-z-]*: listening on .*:\([0-9][0-9]*\)$/\1/p' "$1" | head -n 1; }
 
 # start NAME CMD...: CMD in the background, output in $tmp/NAME.out and .err;
 # sets pid, and port from its "listening on" line (empty when none came).

@@ -4,14 +4,7 @@
  * bridges, faults), the results and their expectations, and the api
  * commands through libvox's blocking client. The simulator runs fast
  * (speed >= 20): simulated seconds pass in tens of real milliseconds. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +13,7 @@
 #include <vox/app.h>
 #include <vox/server.h>
 
-#include "sim.h"
-#include "util/testutil.h"
+#include "test_sim_util.h"
 
 #define SPEED 20
 #define WAIT_MS 20000
@@ -84,6 +76,26 @@ static vox_sim_result result(fx *f, int i)
     vox_sim_result r;
     assert_int_equal(vox_sim_result_get(f->sim, (size_t)i, &r) > (size_t)i, 1);
     return r;
+}
+
+/* One scripted call to a server running fn (scenario: what fn does), waited
+ * for until it ended as scripted; the server is stopped, so what fn saw can
+ * be read. The call's index in the results. */
+static int fx_run(fx *f, vox_call_fn fn, int scenario, const vox_sim_opts *extra, vox_sim_call c)
+{
+    fx_start(f, fn, scenario, extra);
+    int i = place(f, c);
+    assert_int_equal(vox_sim_wait(f->sim, WAIT_MS), 0);
+    fx_join(f);
+    return i;
+}
+
+/* Call i's account has this text. */
+static void steps_have(fx *f, int i, const char *text)
+{
+    const char *steps = result(f, i).steps;
+    if (!strstr(steps, text))
+        fail_msg("steps [%s] without [%s]", steps, text);
 }
 
 static void put(fx *f, int slot, int rc, const char *text)
@@ -169,9 +181,8 @@ static void test_events_in_order(void **state)
     fx f;
     fx_start(&f, play_then_hangup, 0, &(vox_sim_opts){.wait_clients = 1});
     vox_client *c;
-    assert_int_equal(vox_connect(&c, &(vox_client_opts){.port = vox_sim_port(f.sim),
-                                                        .events = "ALL"}),
-                     0);
+    assert_int_equal(
+        vox_connect(&c, &(vox_client_opts){.port = vox_sim_port(f.sim), .events = "ALL"}), 0);
     int i = place(&f, (vox_sim_call){.caller_number = "5551234", .caller_name = "Ann"});
     vox_msg *m[64];
     char seq[4096];
@@ -252,26 +263,35 @@ static void digits_fn(vox_call *call, void *ud)
     char d[32];
     vox_hook(call, "DTMF", count_hook, f);
     if (f->scenario == 0) {
-        int rc = vox_play_and_get_digits(
-            call,
-            &(vox_pagd){.file = "tone_stream://%(200,0,440)", .invalid_file = "silence_stream://250",
-                        .min = 1, .max = 4, .tries = 3, .timeout_ms = 5000, .var = "ivr_digits",
-                        .regexp = "^\\d\\d$"},
-            d, sizeof d);
+        int rc = vox_play_and_get_digits(call,
+                                         &(vox_pagd){.file = "tone_stream://%(200,0,440)",
+                                                     .invalid_file = "silence_stream://250",
+                                                     .min = 1,
+                                                     .max = 4,
+                                                     .tries = 3,
+                                                     .timeout_ms = 5000,
+                                                     .var = "ivr_digits",
+                                                     .regexp = "^\\d\\d$"},
+                                         d, sizeof d);
         put(f, 0, rc, d);
         put(f, 1, 0, var(call, "ivr_digits_invalid"));
         put(f, 2, 0, var(call, "read_result"));
         vox_set(call, "ivr_result", d);
     } else if (f->scenario == 1) {
-        int rc = vox_read(call, &(vox_read_opts){.file = "silence_stream://100", .min = 1, .max = 3,
-                                                  .timeout_ms = 3000, .var = "myvar"},
+        int rc = vox_read(call,
+                          &(vox_read_opts){.file = "silence_stream://100",
+                                           .min = 1,
+                                           .max = 3,
+                                           .timeout_ms = 3000,
+                                           .var = "myvar"},
                           d, sizeof d);
         put(f, 0, rc, d);
         put(f, 2, 0, var(call, "read_terminator_used"));
     } else {
         int rc = vox_play_and_get_digits(
-            call, &(vox_pagd){.file = "silence_stream://100", .min = 1, .max = 2, .tries = 2,
-                              .timeout_ms = 500},
+            call,
+            &(vox_pagd){
+                .file = "silence_stream://100", .min = 1, .max = 2, .tries = 2, .timeout_ms = 500},
             d, sizeof d);
         put(f, 0, rc, d);
         put(f, 2, 0, var(call, "read_result"));
@@ -283,21 +303,18 @@ static void test_digits(void **state)
 {
     (void)state;
     fx f;
-    fx_start(&f, digits_fn, 0, NULL);
     /* the first try gets 9 (the regexp wants two digits), the second 42 */
     vox_sim_dtmf d[] = {{100, "9#"}, {2000, "42#"}};
     const char *ev[] = {"ivr_result=42", "read_result=success", "digits_dialed=9#42#", NULL};
-    int i = place(&f, (vox_sim_call){.dtmf = d, .ndtmf = 2, .expect_vars = ev});
-    assert_int_equal(vox_sim_wait(f.sim, WAIT_MS), 0);
-    fx_join(&f);
+    int i =
+        fx_run(&f, digits_fn, 0, NULL, (vox_sim_call){.dtmf = d, .ndtmf = 2, .expect_vars = ev});
     assert_int_equal(f.rc[0], 0);
     assert_string_equal(f.text[0], "42");
     assert_string_equal(f.text[1], "9");
     assert_string_equal(f.text[2], "success");
     assert_true(f.dtmfs >= 3); /* the first presses may precede myevents */
-    vox_sim_result r = result(&f, i);
-    assert_non_null(strstr(r.steps, "play_and_get_digits → 42\n"));
-    assert_non_null(strstr(r.steps, "set ivr_result=42\n"));
+    steps_have(&f, i, "play_and_get_digits → 42\n");
+    steps_have(&f, i, "set ivr_result=42\n");
     fx_stop(&f);
 }
 
@@ -305,12 +322,9 @@ static void test_read_digits(void **state)
 {
     (void)state;
     fx f;
-    fx_start(&f, digits_fn, 1, NULL);
     vox_sim_dtmf d[] = {{0, "7#"}};
     const char *ev[] = {"myvar=7", NULL};
-    place(&f, (vox_sim_call){.dtmf = d, .ndtmf = 1, .expect_vars = ev});
-    assert_int_equal(vox_sim_wait(f.sim, WAIT_MS), 0);
-    fx_join(&f);
+    fx_run(&f, digits_fn, 1, NULL, (vox_sim_call){.dtmf = d, .ndtmf = 1, .expect_vars = ev});
     assert_string_equal(f.text[0], "7");
     assert_string_equal(f.text[2], "#");
     fx_stop(&f);
@@ -320,14 +334,11 @@ static void test_digits_timeout(void **state)
 {
     (void)state;
     fx f;
-    fx_start(&f, digits_fn, 2, NULL);
-    int i = place(&f, (vox_sim_call){.expect_cause = "NORMAL_CLEARING"});
-    assert_int_equal(vox_sim_wait(f.sim, WAIT_MS), 0);
-    fx_join(&f);
+    int i = fx_run(&f, digits_fn, 2, NULL, (vox_sim_call){.expect_cause = "NORMAL_CLEARING"});
     assert_int_equal(f.rc[0], 0);
     assert_string_equal(f.text[0], "");
     assert_string_equal(f.text[2], "failure");
-    assert_non_null(strstr(result(&f, i).steps, "play_and_get_digits → (failure)"));
+    steps_have(&f, i, "play_and_get_digits → (failure)");
     fx_stop(&f);
 }
 
@@ -348,10 +359,8 @@ static void test_hangup_mid_playback(void **state)
 {
     (void)state;
     fx f;
-    fx_start(&f, long_play_fn, 0, NULL);
-    int i = place(&f, (vox_sim_call){.hangup_ms = 3000, .expect_cause = "NORMAL_CLEARING"});
-    assert_int_equal(vox_sim_wait(f.sim, WAIT_MS), 0);
-    fx_join(&f);
+    int i = fx_run(&f, long_play_fn, 0, NULL,
+                   (vox_sim_call){.hangup_ms = 3000, .expect_cause = "NORMAL_CLEARING"});
     assert_int_equal(f.rc[0], 0);
     assert_string_equal(f.text[0], "PLAYBACK ERROR");
     assert_int_equal(f.rc[1], 1);
@@ -366,8 +375,10 @@ static void loops_fn(vox_call *call, void *ud)
     vox_hook(call, "CHANNEL_EXECUTE_COMPLETE", count_hook, f);
     vox_msg *m = NULL;
     vox_execute x = {.app = "playback",
-                     .arg = f->scenario ? "tone_stream://%(200,0,500)" : "tone_stream://%(600,0,500)",
-                     .loops = 3, .event_lock = 1};
+                     .arg =
+                         f->scenario ? "tone_stream://%(200,0,500)" : "tone_stream://%(600,0,500)",
+                     .loops = 3,
+                     .event_lock = 1};
     int rc = vox_exec(call, &x, &m);
     const vox_event *e = m ? vox_msg_event(m) : NULL;
     put(f, 0, rc, e ? vox_event_get(e, "variable_current_loop") : NULL);
@@ -384,10 +395,7 @@ static void test_loops(void **state)
     (void)state;
     for (int shrt = 0; shrt < 2; shrt++) {
         fx f;
-        fx_start(&f, loops_fn, shrt, NULL);
-        int i = place(&f, (vox_sim_call){0});
-        assert_int_equal(vox_sim_wait(f.sim, WAIT_MS), 0);
-        fx_join(&f);
+        int i = fx_run(&f, loops_fn, shrt, NULL, (vox_sim_call){0});
         assert_int_equal(f.rc[0], 0);
         /* three iterations of 0.6 s; one of 0.2 s, though total_loops says 3 */
         assert_string_equal(f.text[0], shrt ? "1" : "3");
@@ -415,13 +423,11 @@ static void test_unknown_app(void **state)
 {
     (void)state;
     fx f;
-    fx_start(&f, unknown_fn, 0, NULL);
-    int i = place(&f, (vox_sim_call){.expect_cause = "DESTINATION_OUT_OF_ORDER"});
-    assert_int_equal(vox_sim_wait(f.sim, WAIT_MS), 0);
-    fx_join(&f);
+    int i =
+        fx_run(&f, unknown_fn, 0, NULL, (vox_sim_call){.expect_cause = "DESTINATION_OUT_OF_ORDER"});
     assert_int_equal(f.rc[0], VOX_EHANGUP);
     assert_int_equal(f.executes, 0);
-    assert_non_null(strstr(result(&f, i).steps, "invalid application no_such_app_xyz\n"));
+    steps_have(&f, i, "invalid application no_such_app_xyz\n");
     fx_stop(&f);
 }
 
@@ -441,13 +447,10 @@ static void test_callcommand_hangup(void **state)
 {
     (void)state;
     fx f;
-    fx_start(&f, callcmd_fn, 0, NULL);
-    int i = place(&f, (vox_sim_call){.expect_cause = "USER_BUSY"});
-    assert_int_equal(vox_sim_wait(f.sim, WAIT_MS), 0);
-    fx_join(&f);
+    int i = fx_run(&f, callcmd_fn, 0, NULL, (vox_sim_call){.expect_cause = "USER_BUSY"});
     assert_int_equal(f.rc[0], 0);
     assert_string_equal(f.text[0], "+OK");
-    assert_non_null(strstr(result(&f, i).steps, "call-command hangup USER_BUSY\n"));
+    steps_have(&f, i, "call-command hangup USER_BUSY\n");
     fx_stop(&f);
 }
 
@@ -467,7 +470,7 @@ static void bridge_fn(vox_call *call, void *ud)
     int rc;
     if (f->scenario == 0) {
         rc = vox_bridge(call, "user/busy");
-    put(f, 0, rc, var(call, "DIALSTATUS"));
+        put(f, 0, rc, var(call, "DIALSTATUS"));
         put(f, 1, 0, var(call, "originate_disposition"));
         put(f, 2, 0, var(call, "last_bridge_hangup_cause"));
         put(f, 3, vox_call_hungup(call), NULL);
@@ -489,12 +492,9 @@ static void test_bridge_fail(void **state)
 {
     (void)state;
     fx f;
-    fx_start(&f, bridge_fn, 0,
-             &(vox_sim_opts){.endpoints = EPS, .nendpoints = 3});
     const char *ev[] = {"DIALSTATUS=BUSY", "originate_disposition=USER_BUSY", NULL};
-    int i = place(&f, (vox_sim_call){.expect_cause = "USER_BUSY", .expect_vars = ev});
-    assert_int_equal(vox_sim_wait(f.sim, WAIT_MS), 0);
-    fx_join(&f);
+    int i = fx_run(&f, bridge_fn, 0, &(vox_sim_opts){.endpoints = EPS, .nendpoints = 3},
+                   (vox_sim_call){.expect_cause = "USER_BUSY", .expect_vars = ev});
     /* the application ran; the caller hung up before its completion */
     assert_int_equal(f.rc[0], 0);
     assert_string_equal(f.text[0], "BUSY");
@@ -502,7 +502,7 @@ static void test_bridge_fail(void **state)
     assert_string_equal(f.text[2], "USER_BUSY");
     assert_int_equal(f.rc[3], 1);
     assert_int_equal(f.bridges, 0);
-    assert_non_null(strstr(result(&f, i).steps, "bridge user/busy: failed USER_BUSY\n"));
+    steps_have(&f, i, "bridge user/busy: failed USER_BUSY\n");
     fx_stop(&f);
 }
 
@@ -510,11 +510,8 @@ static void test_bridge_answer(void **state)
 {
     (void)state;
     fx f;
-    fx_start(&f, bridge_fn, 1,
-             &(vox_sim_opts){.endpoints = EPS, .nendpoints = 3});
-    int i = place(&f, (vox_sim_call){.expect_cause = "NORMAL_CLEARING"});
-    assert_int_equal(vox_sim_wait(f.sim, WAIT_MS), 0);
-    fx_join(&f);
+    int i = fx_run(&f, bridge_fn, 1, &(vox_sim_opts){.endpoints = EPS, .nendpoints = 3},
+                   (vox_sim_call){.expect_cause = "NORMAL_CLEARING"});
     assert_string_equal(f.text[0], "NO_ROUTE_DESTINATION");
     assert_string_equal(f.text[1], "NOANSWER");
     /* busy failed over to ok, which answered, talked and hung up */
@@ -525,7 +522,7 @@ static void test_bridge_answer(void **state)
     assert_string_equal(f.text[4], "user/ok");
     assert_int_equal(f.bridges, 1);
     assert_int_equal(f.unbridges, 1);
-    assert_non_null(strstr(result(&f, i).steps, "bridge user/busy|user/ok: answered by user/ok\n"));
+    steps_have(&f, i, "bridge user/busy|user/ok: answered by user/ok\n");
     fx_stop(&f);
 }
 
@@ -542,16 +539,14 @@ static void test_fault_drop(void **state)
 {
     (void)state;
     fx f;
-    fx_start(&f, two_plays_fn, 0, NULL);
-    int i = place(&f, (vox_sim_call){.fault = VOX_SIM_CALL_DROP, .fault_step = 2,
-                                     .expect_cause = "NORMAL_CLEARING"});
-    assert_int_equal(vox_sim_wait(f.sim, WAIT_MS), 0);
-    fx_join(&f);
+    int i =
+        fx_run(&f, two_plays_fn, 0, NULL,
+               (vox_sim_call){
+                   .fault = VOX_SIM_CALL_DROP, .fault_step = 2, .expect_cause = "NORMAL_CLEARING"});
     assert_int_equal(f.rc[0], 0);
     assert_int_equal(f.rc[1], VOX_ECLOSED);
-    vox_sim_result r = result(&f, i);
-    assert_non_null(strstr(r.steps, "fault: drop at sendmsg 2\n"));
-    assert_null(strstr(r.steps, "playback silence_stream://200 (0.2 s)\nplayback"));
+    steps_have(&f, i, "fault: drop at sendmsg 2\n");
+    assert_null(strstr(result(&f, i).steps, "playback silence_stream://200 (0.2 s)\nplayback"));
     fx_stop(&f);
 }
 
@@ -567,9 +562,9 @@ static void test_fault_no_full(void **state)
     fx_join(&f);
     char want[128];
     snprintf(want, sizeof want, "socket %s async\n", f.target);
-    assert_non_null(strstr(result(&f, i).steps, want));
+    steps_have(&f, i, want);
     snprintf(want, sizeof want, "socket %s full\n", f.target);
-    assert_non_null(strstr(result(&f, j).steps, want));
+    steps_have(&f, j, want);
     assert_string_equal(result(&f, i).cause, "NORMAL_CLEARING");
     fx_stop(&f);
 }
@@ -616,319 +611,7 @@ static void test_wait_times_out(void **state)
     fx_stop(&f);
 }
 
-/* ------------------------------------------------------------ a raw outbound peer */
-
-/* The other side of an outbound socket at the byte level: listen, accept
- * the simulator's connection, send commands, read frames. */
-typedef struct raw {
-    int lfd, fd;
-    vox_parser *p;
-    char buf[65536];
-    size_t len, off;
-} raw;
-
-static void raw_listen(raw *r, char *target, size_t n)
-{
-    memset(r, 0, sizeof *r);
-    r->fd = -1;
-    r->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    assert_int_equal(bind(r->lfd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(r->lfd, 4), 0);
-    assert_int_equal(getsockname(r->lfd, (struct sockaddr *)&a, &al), 0);
-    snprintf(target, n, "127.0.0.1:%u", ntohs(a.sin_port));
-    assert_int_equal(vox_parser_new(&r->p, NULL), 0);
-}
-
-static void raw_accept(raw *r)
-{
-    struct pollfd pf = {.fd = r->lfd, .events = POLLIN};
-    assert_int_equal(poll(&pf, 1, 10000), 1);
-    r->fd = accept(r->lfd, NULL, NULL);
-    assert_true(r->fd >= 0);
-}
-
-static void raw_send(raw *r, const char *text)
-{
-    size_t n = strlen(text);
-    assert_int_equal(send(r->fd, text, n, MSG_NOSIGNAL), (ssize_t)n);
-}
-
-/* The next message, or NULL at EOF or after timeout_ms. */
-static vox_msg *raw_next(raw *r, int timeout_ms)
-{
-    for (;;) {
-        vox_msg *m = NULL;
-        size_t used = 0;
-        if (r->off < r->len) {
-            int rc = vox_parser_feed(r->p, r->buf + r->off, r->len - r->off, &used, &m);
-            assert_true(rc >= 0);
-            r->off += used;
-            if (rc == 1)
-                return m;
-        }
-        r->off = r->len = 0;
-        struct pollfd pf = {.fd = r->fd, .events = POLLIN};
-        if (poll(&pf, 1, timeout_ms) != 1)
-            return NULL;
-        ssize_t got = recv(r->fd, r->buf, sizeof r->buf, 0);
-        if (got <= 0)
-            return NULL;
-        r->len = (size_t)got;
-    }
-}
-
-/* The next message's text: "reply:<Reply-Text>", "event:<name>[:<app>]",
- * "notice:<disposition>", "api:<body>", or "eof". */
-static char *raw_what(raw *r, char *out, size_t n)
-{
-    vox_msg *m = raw_next(r, 10000);
-    if (!m) {
-        snprintf(out, n, "eof");
-        return out;
-    }
-    const vox_event *e = vox_msg_event(m);
-    switch (vox_msg_type(m)) {
-    case VOX_CT_COMMAND_REPLY:
-        snprintf(out, n, "reply:%s", vox_msg_reply_text(m));
-        break;
-    case VOX_CT_DISCONNECT_NOTICE:
-        snprintf(out, n, "notice:%s", vox_msg_header(m, "Content-Disposition"));
-        break;
-    case VOX_CT_API_RESPONSE:
-        snprintf(out, n, "api:%s", vox_msg_body(m, NULL));
-        break;
-    default: {
-        const char *app = e ? vox_event_get(e, "Application") : NULL;
-        snprintf(out, n, "event:%s%s%s", e ? vox_event_name(e) : "?", app ? ":" : "",
-                 app ? app : "");
-    }
-    }
-    vox_msg_free(m);
-    return out;
-}
-
-static void raw_expect(raw *r, const char *want)
-{
-    char got[256];
-    raw_what(r, got, sizeof got);
-    if (strcmp(got, want))
-        fail_msg("raw peer: got [%s], want [%s]", got, want);
-}
-
-/* Read until a message whose text is want. */
-static void raw_until(raw *r, const char *want)
-{
-    char got[256];
-    while (strcmp(raw_what(r, got, sizeof got), want))
-        if (!strcmp(got, "eof"))
-            fail_msg("raw peer: eof before [%s]", want);
-}
-
-static void raw_close(raw *r)
-{
-    if (r->fd >= 0)
-        close(r->fd);
-    close(r->lfd);
-    vox_parser_free(r->p);
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static vox_sim *raw_sim(void)
-{
-    vox_sim *s;
-    assert_int_equal(vox_sim_start(&s, &(vox_sim_opts){.speed = SPEED, .heartbeat_ms = 0}), 0);
-    return s;
-}
-
-static int raw_place(vox_sim *s, const char *target, vox_sim_call c)
-{
-    c.socket = target;
-    c.hangup_ms = c.hangup_ms ? c.hangup_ms : -1;
-    int i = vox_sim_place(s, &c);
-    assert_true(i >= 0);
-    return i;
-}
-
-static vox_sim_result raw_result(vox_sim *s, int i)
-{
-    vox_sim_result r;
-    assert_true(vox_sim_result_get(s, (size_t)i, &r) > (size_t)i);
-    return r;
-}
-
-#define PLAY1S "sendmsg\ncall-command: execute\nexecute-app-name: playback\n" \
-               "execute-app-arg: silence_stream://1000\nevent-lock: true\n\n"
-
-/* Without `async` the reply waits for the application's end, and its
- * events follow the reply; no CHANNEL_PARK. */
-static void test_static_socket(void **state)
-{
-    (void)state;
-    raw r;
-    char target[64];
-    raw_listen(&r, target, sizeof target);
-    vox_sim *s = raw_sim();
-    int i = raw_place(s, target, (vox_sim_call){.fault = VOX_SIM_CALL_NO_ASYNC});
-    raw_accept(&r);
-    raw_send(&r, "connect\n\n");
-    vox_msg *m = raw_next(&r, 10000);
-    assert_non_null(m);
-    assert_string_equal(vox_msg_header(m, "Socket-Mode"), "static");
-    assert_string_equal(vox_msg_header(m, "Control"), "full");
-    vox_msg_free(m);
-    raw_send(&r, "myevents\n\n");
-    raw_expect(&r, "reply:+OK Events Enabled");
-    double t0 = now_ms();
-    raw_send(&r, PLAY1S);
-    raw_expect(&r, "reply:+OK");
-    assert_true(now_ms() - t0 >= 1000.0 / SPEED * 0.8);
-    raw_expect(&r, "event:CHANNEL_EXECUTE:playback");
-    raw_expect(&r, "event:CHANNEL_EXECUTE_COMPLETE:playback");
-    raw_send(&r, "exit\n\n");
-    raw_expect(&r, "reply:+OK bye");
-    raw_until(&r, "eof");
-    assert_int_equal(vox_sim_wait(s, WAIT_MS), 0);
-    vox_sim_result res = raw_result(s, i);
-    assert_string_equal(res.cause, "NORMAL_CLEARING");
-    assert_non_null(strstr(res.steps, "socket closed\nhangup NORMAL_CLEARING\n"));
-    vox_sim_free(s);
-    raw_close(&r);
-}
-
-/* The order around hangup with linger, then a sendmsg after the hangup:
- * +OK, and nothing runs. */
-static void test_hangup_order_and_late_sendmsg(void **state)
-{
-    (void)state;
-    raw r;
-    char target[64];
-    raw_listen(&r, target, sizeof target);
-    vox_sim *s = raw_sim();
-    const char *ev[] = {"body_var=1", NULL};
-    int i = raw_place(s, target,
-                      (vox_sim_call){.expect_cause = "NORMAL_CLEARING", .expect_vars = ev});
-    raw_accept(&r);
-    raw_send(&r, "connect\n\n");
-    vox_msg_free(raw_next(&r, 10000));
-    raw_send(&r, "myevents\n\nlinger\n\n");
-    raw_expect(&r, "reply:+OK Events Enabled");
-    raw_expect(&r, "reply:+OK will linger");
-    /* a long argument travels as a text/plain body */
-    raw_send(&r, "sendmsg\ncall-command: execute\nexecute-app-name: set\n"
-                 "content-type: text/plain\ncontent-length: 10\n\nbody_var=1");
-    raw_expect(&r, "reply:+OK");
-    raw_expect(&r, "event:CHANNEL_PARK");
-    raw_expect(&r, "event:CHANNEL_EXECUTE:set");
-    raw_expect(&r, "event:CHANNEL_EXECUTE_COMPLETE:set");
-    raw_send(&r, "sendmsg\ncall-command: execute\nexecute-app-name: hangup\n\n");
-    raw_expect(&r, "reply:+OK");
-    raw_expect(&r, "event:CHANNEL_EXECUTE:hangup");
-    raw_expect(&r, "event:CHANNEL_HANGUP");
-    raw_expect(&r, "event:CHANNEL_EXECUTE_COMPLETE:hangup");
-    raw_expect(&r, "event:CHANNEL_UNPARK");
-    raw_expect(&r, "event:CHANNEL_EXECUTE_COMPLETE:socket");
-    raw_expect(&r, "event:CHANNEL_STATE");
-    raw_expect(&r, "event:CHANNEL_STATE");
-    raw_expect(&r, "event:CHANNEL_HANGUP_COMPLETE");
-    raw_expect(&r, "notice:linger");
-    raw_send(&r, PLAY1S);
-    raw_expect(&r, "reply:+OK");
-    raw_send(&r, "exit\n\n");
-    raw_expect(&r, "reply:+OK bye");
-    raw_expect(&r, "notice:disconnect");
-    raw_expect(&r, "eof");
-    assert_int_equal(vox_sim_wait(s, WAIT_MS), 0);
-    assert_null(strstr(raw_result(s, i).steps, "playback"));
-    vox_sim_free(s);
-    raw_close(&r);
-}
-
-/* `resume`: the socket application ends and the extension goes on (the
- * sim's scripted calls have nothing after it: NORMAL_CLEARING). */
-static void test_resume(void **state)
-{
-    (void)state;
-    raw r;
-    char target[64];
-    raw_listen(&r, target, sizeof target);
-    vox_sim *s = raw_sim();
-    int i = raw_place(s, target, (vox_sim_call){.expect_cause = "NORMAL_CLEARING"});
-    raw_accept(&r);
-    raw_send(&r, "connect\n\n");
-    vox_msg_free(raw_next(&r, 10000));
-    raw_send(&r, "resume\n\nexit\n\n");
-    raw_until(&r, "eof");
-    assert_int_equal(vox_sim_wait(s, WAIT_MS), 0);
-    vox_sim_result res = raw_result(s, i);
-    assert_non_null(strstr(res.steps, "socket resume\nend of extension\nhangup NORMAL_CLEARING\n"));
-    vox_sim_free(s);
-    raw_close(&r);
-}
-
-/* An exit before anything ran hangs the channel up (NORMAL_CLEARING). */
-static void test_exit_early(void **state)
-{
-    (void)state;
-    raw r;
-    char target[64];
-    raw_listen(&r, target, sizeof target);
-    vox_sim *s = raw_sim();
-    int i = raw_place(s, target, (vox_sim_call){.no_answer = 1, .expect_cause = "NORMAL_CLEARING"});
-    raw_accept(&r);
-    raw_send(&r, "connect\n\nmyevents\n\nlinger\n\n");
-    vox_msg *m = raw_next(&r, 10000);
-    assert_string_equal(vox_event_get(vox_msg_event(m), "Answer-State"), "ringing");
-    vox_msg_free(m);
-    raw_expect(&r, "reply:+OK Events Enabled");
-    raw_expect(&r, "reply:+OK will linger");
-    raw_expect(&r, "event:CHANNEL_PARK");
-    /* early media first: CHANNEL_PROGRESS_MEDIA inside pre_answer */
-    raw_send(&r, "sendmsg\ncall-command: execute\nexecute-app-name: pre_answer\n\n");
-    raw_expect(&r, "reply:+OK");
-    raw_expect(&r, "event:CHANNEL_EXECUTE:pre_answer");
-    vox_msg *pm = raw_next(&r, 10000);
-    assert_string_equal(vox_event_name(vox_msg_event(pm)), "CHANNEL_PROGRESS_MEDIA");
-    assert_string_equal(vox_event_get(vox_msg_event(pm), "Answer-State"), "early");
-    vox_msg_free(pm);
-    raw_expect(&r, "event:CHANNEL_EXECUTE_COMPLETE:pre_answer");
-    raw_send(&r, "exit\n\n");
-    raw_expect(&r, "reply:+OK bye");
-    raw_until(&r, "eof");
-    assert_int_equal(vox_sim_wait(s, WAIT_MS), 0);
-    assert_null(strstr(raw_result(s, i).steps, "\nanswer\n"));
-    vox_sim_free(s);
-    raw_close(&r);
-}
-
 /* ------------------------------------------------------------ api */
-
-static void api_is(vox_client *c, const char *cmd, const char *want)
-{
-    vox_msg *r = NULL;
-    vox_api(c, cmd, &r);
-    assert_non_null(r);
-    if (strcmp(vox_msg_body(r, NULL), want))
-        fail_msg("api %s: got [%s], want [%s]", cmd, vox_msg_body(r, NULL), want);
-    vox_msg_free(r);
-}
-
-static char *api_body(vox_client *c, const char *cmd)
-{
-    vox_msg *r = NULL;
-    vox_api(c, cmd, &r);
-    assert_non_null(r);
-    char *s = strdup(vox_msg_body(r, NULL));
-    vox_msg_free(r);
-    return s;
-}
 
 static void park_fn(vox_call *call, void *ud)
 {
@@ -1029,119 +712,46 @@ static void test_api_channels(void **state)
     fx_stop(&f);
 }
 
+/* A client subscribed to CHANNEL_EXECUTE (the simulator waits for it),
+ * one call placed, then app starting on it: the call's index; its channel's
+ * uuid in uuid. */
+static int run_until_app(fx *f, vox_client **c, vox_sim_call call, const char *app, char uuid[37])
+{
+    vox_client_opts co = {.port = vox_sim_port(f->sim), .events = "CHANNEL_EXECUTE"};
+    assert_int_equal(vox_connect(c, &co), 0);
+    int i = place(f, call);
+    vox_msg *m = NULL;
+    for (;;) {
+        assert_int_equal(vox_next_event(*c, SIM_WAIT_MS, &m), 0);
+        const vox_event *e = vox_msg_event(m);
+        int found = !strcmp(vox_event_get(e, "Application"), app);
+        if (found)
+            snprintf(uuid, 37, "%s", vox_event_get(e, "Unique-ID"));
+        vox_msg_free(m);
+        if (found)
+            return i;
+    }
+}
+
 static void test_api_dtmf_and_hupall(void **state)
 {
     (void)state;
     fx f;
-    fx_start(&f, digits_fn, 1, &(vox_sim_opts){.wait_clients = 1});
     vox_client *c;
-    assert_int_equal(vox_connect(&c, &(vox_client_opts){.port = vox_sim_port(f.sim),
-                                                        .events = "CHANNEL_EXECUTE"}),
-                     0);
-    int i = place(&f, (vox_sim_call){.expect_vars = (const char *[]){"myvar=55", NULL}});
-    /* wait for the read to start, then press 55# from the api */
-    const char *uuid = NULL;
-    vox_msg *m = NULL;
-    while (!vox_next_event(c, 10000, &m)) {
-        const vox_event *e = vox_msg_event(m);
-        if (!strcmp(vox_event_get(e, "Application"), "read"))
-            break;
-        vox_msg_free(m);
-        m = NULL;
-    }
-    assert_non_null(m);
-    uuid = vox_event_get(vox_msg_event(m), "Unique-ID");
-    char cmd[128], want[160];
+    char uuid[37], cmd[128], want[160];
+    fx_start(&f, digits_fn, 1, &(vox_sim_opts){.wait_clients = 1});
+    /* once the read started, 55# pressed from the api */
+    run_until_app(&f, &c, (vox_sim_call){.expect_vars = (const char *[]){"myvar=55", NULL}}, "read",
+                  uuid);
     snprintf(cmd, sizeof cmd, "uuid_recv_dtmf %s 55#", uuid);
     snprintf(want, sizeof want, "+OK %s received DTMF 55#.\n", uuid);
     api_is(c, cmd, want);
-    vox_msg_free(m);
     assert_int_equal(vox_sim_wait(f.sim, WAIT_MS), 0);
     fx_join(&f);
     assert_string_equal(f.text[0], "55");
-    (void)i;
     api_is(c, "hupall", "+OK hangup all channels with cause NORMAL_CLEARING\n");
     vox_close(c);
     fx_stop(&f);
-}
-
-/* Two parked loopback calls joined with uuid_bridge, DTMF sent across,
- * then one killed: the other follows. */
-static void test_api_uuid_bridge(void **state)
-{
-    (void)state;
-    vox_sim *s = raw_sim(); /* no socket target: loopback extensions answer and park */
-    vox_client *c;
-    assert_int_equal(vox_connect(&c, &(vox_client_opts){.port = vox_sim_port(s),
-                                                        .events = "CHANNEL_BRIDGE DTMF "
-                                                                  "CHANNEL_HANGUP_COMPLETE"}),
-                     0);
-    char *x = api_body(c, "originate loopback/9105 &park");
-    char *y = api_body(c, "originate loopback/9105 &park");
-    assert_int_equal(strncmp(x, "+OK ", 4), 0);
-    assert_int_equal(strncmp(y, "+OK ", 4), 0);
-    x[40] = y[40] = '\0';
-    char cmd[256], want[128];
-    snprintf(cmd, sizeof cmd, "uuid_bridge %s %s", x + 4, y + 4);
-    snprintf(want, sizeof want, "+OK %s\n", x + 4);
-    api_is(c, cmd, want);
-    vox_msg *m = NULL;
-    assert_int_equal(vox_next_event(c, 10000, &m), 0);
-    const vox_event *e = vox_msg_event(m);
-    assert_string_equal(vox_event_name(e), "CHANNEL_BRIDGE");
-    assert_string_equal(vox_event_get(e, "Bridge-A-Unique-ID"), x + 4);
-    assert_string_equal(vox_event_get(e, "Bridge-B-Unique-ID"), y + 4);
-    assert_string_equal(vox_event_get(e, "Other-Leg-Unique-ID"), y + 4);
-    vox_msg_free(m);
-    /* one call of the bridged pair (with y as its b-leg), and the two twins */
-    char *calls = api_body(c, "show calls");
-    const char *head = "uuid,direction,created,created_epoch,name,state,cid_name,cid_num,"
-                       "ip_addr,dest,presence_id,";
-    assert_int_equal(strncmp(calls, head, strlen(head)), 0);
-    snprintf(want, sizeof want, ",%s,outbound,", y + 4);
-    assert_non_null(strstr(calls, want));
-    assert_non_null(strstr(calls, "\n\n3 total.\n"));
-    free(calls);
-    snprintf(cmd, sizeof cmd, "uuid_send_dtmf %s 7", x + 4);
-    api_is(c, cmd, "+OK Success\n");
-    assert_int_equal(vox_next_event(c, 10000, &m), 0);
-    e = vox_msg_event(m);
-    assert_string_equal(vox_event_name(e), "DTMF");
-    assert_string_equal(vox_event_get(e, "Unique-ID"), y + 4); /* the far end hears it */
-    assert_string_equal(vox_event_get(e, "DTMF-Digit"), "7");
-    vox_msg_free(m);
-    snprintf(cmd, sizeof cmd, "uuid_bridge %s %s", x + 4, x + 4);
-    api_is(c, cmd, "-ERR Invalid uuid\n");
-    snprintf(cmd, sizeof cmd, "uuid_kill %s", x + 4);
-    api_is(c, cmd, "+OK\n");
-    int gone = 0;
-    while (gone < 4 && vox_next_event(c, 10000, &m) == 0) {
-        gone += !strcmp(vox_event_name(vox_msg_event(m)), "CHANNEL_HANGUP_COMPLETE");
-        vox_msg_free(m);
-    }
-    assert_int_equal(gone, 4); /* both a-legs and their loopback twins */
-    api_is(c, "show channels", "\n0 total.\n");
-    /* uuid_park, then uuid_transfer to the extension that refuses */
-    char *z = api_body(c, "originate loopback/9105 &echo");
-    z[40] = '\0';
-    snprintf(cmd, sizeof cmd, "uuid_park %s", z + 4);
-    api_is(c, cmd, "+OK\n");
-    snprintf(cmd, sizeof cmd, "uuid_transfer %s 9999", z + 4);
-    api_is(c, cmd, "+OK\n");
-    for (int k = 0; k < 2; k++) { /* z and its loopback twin, in either order */
-        assert_int_equal(vox_next_event(c, 10000, &m), 0);
-        e = vox_msg_event(m);
-        assert_string_equal(vox_event_name(e), "CHANNEL_HANGUP_COMPLETE");
-        assert_string_equal(vox_event_get(e, "Hangup-Cause"), "UNALLOCATED_NUMBER");
-        if (!strcmp(vox_event_get(e, "Unique-ID"), z + 4))
-            assert_string_equal(vox_event_get(e, "variable_last_app"), "hangup");
-        vox_msg_free(m);
-    }
-    free(z);
-    free(x);
-    free(y);
-    vox_close(c);
-    vox_sim_free(s);
 }
 
 /* vox_sim_stop with a call in flight: it is hung up and its result kept. */
@@ -1149,20 +759,10 @@ static void test_stop_with_call(void **state)
 {
     (void)state;
     fx f;
-    fx_start(&f, park_fn, 0, &(vox_sim_opts){.wait_clients = 1});
     vox_client *c;
-    assert_int_equal(vox_connect(&c, &(vox_client_opts){.port = vox_sim_port(f.sim),
-                                                        .events = "CHANNEL_EXECUTE"}),
-                     0);
-    int i = place(&f, (vox_sim_call){0});
-    vox_msg *m = NULL;
-    while (!vox_next_event(c, 10000, &m)) {
-        int park = !strcmp(vox_event_get(vox_msg_event(m), "Application"), "park");
-        vox_msg_free(m);
-        m = NULL;
-        if (park)
-            break;
-    }
+    char uuid[37];
+    fx_start(&f, park_fn, 0, &(vox_sim_opts){.wait_clients = 1});
+    int i = run_until_app(&f, &c, (vox_sim_call){0}, "park", uuid);
     vox_close(c);
     vox_sim_stop(f.sim);
     vox_sim_result r = result(&f, i);
@@ -1173,31 +773,16 @@ static void test_stop_with_call(void **state)
 
 int main(void)
 {
-    signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_events_in_order),
-        cmocka_unit_test(test_digits),
-        cmocka_unit_test(test_read_digits),
-        cmocka_unit_test(test_digits_timeout),
-        cmocka_unit_test(test_hangup_mid_playback),
-        cmocka_unit_test(test_loops),
-        cmocka_unit_test(test_unknown_app),
-        cmocka_unit_test(test_callcommand_hangup),
-        cmocka_unit_test(test_bridge_fail),
-        cmocka_unit_test(test_bridge_answer),
-        cmocka_unit_test(test_fault_drop),
-        cmocka_unit_test(test_fault_no_full),
-        cmocka_unit_test(test_static_socket),
-        cmocka_unit_test(test_hangup_order_and_late_sendmsg),
-        cmocka_unit_test(test_resume),
-        cmocka_unit_test(test_exit_early),
-        cmocka_unit_test(test_expectations),
-        cmocka_unit_test(test_wait_times_out),
-        cmocka_unit_test(test_api_texts),
-        cmocka_unit_test(test_api_channels),
-        cmocka_unit_test(test_api_dtmf_and_hupall),
-        cmocka_unit_test(test_api_uuid_bridge),
-        cmocka_unit_test(test_stop_with_call),
+        cmocka_unit_test(test_events_in_order),     cmocka_unit_test(test_digits),
+        cmocka_unit_test(test_read_digits),         cmocka_unit_test(test_digits_timeout),
+        cmocka_unit_test(test_hangup_mid_playback), cmocka_unit_test(test_loops),
+        cmocka_unit_test(test_unknown_app),         cmocka_unit_test(test_callcommand_hangup),
+        cmocka_unit_test(test_bridge_fail),         cmocka_unit_test(test_bridge_answer),
+        cmocka_unit_test(test_fault_drop),          cmocka_unit_test(test_fault_no_full),
+        cmocka_unit_test(test_expectations),        cmocka_unit_test(test_wait_times_out),
+        cmocka_unit_test(test_api_texts),           cmocka_unit_test(test_api_channels),
+        cmocka_unit_test(test_api_dtmf_and_hupall), cmocka_unit_test(test_stop_with_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
