@@ -27,7 +27,9 @@
 #define MIN_FRAME 1536
 #define MAX_FRAME 3072
 #define MAX_NAMES 32
-#define RAW_CHUNK ((size_t)64 << 10) /* as libvox reads */
+/* The blocking client reads 64 KiB too (the async one 256 KiB, which made
+ * the raw client slower). */
+#define RAW_CHUNK ((size_t)64 << 10)
 
 typedef struct corpus {
     bu_bytes frames; /* one cycle of frames */
