@@ -780,6 +780,9 @@ static void test_start_stop(void **state)
     start(&o, nothing);
     assert_int_equal(vox_aserver_start(NULL, &g.vl, &o), VOX_EINVAL);
     assert_int_equal(vox_aserver_start(&t, NULL, &o), VOX_EINVAL);
+    vox_aserver_opts badfmt = o;
+    badfmt.format = (vox_format)3; /* refused at start, not at every handshake */
+    assert_int_equal(vox_aserver_start(&t, &g.vl, &badfmt), VOX_EINVAL);
     vox_aserver_opts same = o;
     same.port = vox_aserver_port(g.srv);
     assert_int_equal(vox_aserver_start(&t, &g.vl, &same), VOX_ESYS);

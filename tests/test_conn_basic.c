@@ -584,6 +584,14 @@ static void test_bad_arguments(void **state)
     assert_int_equal(vox_conn_new(&c, &o), VOX_EINVAL);
     assert_null(c);
     o.nfilters = 0;
+    /* an unknown format, in both roles (outbound sends it with myevents) */
+    o.format = (vox_format)7;
+    assert_int_equal(vox_conn_new(&c, &o), VOX_EINVAL);
+    o.role = VOX_ROLE_OUTBOUND;
+    assert_int_equal(vox_conn_new(&c, &o), VOX_EINVAL);
+    assert_null(c);
+    o.role = VOX_ROLE_INBOUND;
+    o.format = VOX_FMT_PLAIN;
     c = new_conn(&o);
     tc_done d = {0};
     assert_int_equal(vox_conn_api(c, "status\nexit", NULL, 0, tc_reply_cb, &d), VOX_EINVAL);

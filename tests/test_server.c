@@ -762,6 +762,8 @@ static void test_start_stop(void **state)
     vox_server *s = NULL, *t = NULL;
     assert_int_equal(vox_server_start(&s, NULL, NULL, NULL), VOX_EINVAL);
     assert_int_equal(vox_server_start(NULL, NULL, never_fn, NULL), VOX_EINVAL);
+    vox_server_opts badfmt = {.format = (vox_format)3}; /* refused at start */
+    assert_int_equal(vox_server_start(&s, &badfmt, never_fn, NULL), VOX_EINVAL);
     vox_server_opts o = {0};
     s = start(&o, never_fn, NULL);
     /* the port is taken: bind fails */

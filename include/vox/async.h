@@ -115,7 +115,7 @@ typedef struct vox_aclient_opts {
 /* Start connecting (returns at once; the first attempt starts from the
  * loop). opts is copied (strings and filters too). *out is set on success
  * (NULL on error). Errors: VOX_EINVAL (out, loop or opts NULL, a loop op
- * missing, a password, events or filters that vox_conn_new refuses),
+ * missing, a password, format, events or filters that vox_conn_new refuses),
  * VOX_ENOMEM, VOX_ESYS (no socket for the retry timer), or the adapter's
  * open error. Stop and free with vox_aclient_stop. */
 VOX_EXPORT int vox_aclient_start(vox_aclient **out, const vox_loop *loop,
@@ -181,7 +181,7 @@ typedef struct vox_aserver_opts {
 
 /* Listen and start accepting on the loop. opts is copied (host and allow
  * too). *out is set on success (NULL on error). Errors: VOX_EINVAL (out,
- * loop, loop->ops or opts NULL, on_session NULL), VOX_ENOMEM, VOX_ESYS (name
+ * loop, loop->ops or opts NULL, on_session NULL, an unknown format), VOX_ENOMEM, VOX_ESYS (name
  * lookup, bind/listen, a pipe: errno), or the adapter's open error. */
 VOX_EXPORT int vox_aserver_start(vox_aserver **out, const vox_loop *loop,
                                  const vox_aserver_opts *opts);

@@ -148,10 +148,10 @@ typedef struct vox_conn_opts {
  * limits is read now). No callback runs inside this call. The first bytes to
  * send are queued at once (outbound: `connect`; inbound waits for
  * auth/request). *out is set on success (NULL on error); free with
- * vox_conn_free. Errors: VOX_EINVAL (out or opts NULL, an unknown role;
- * inbound: no or an empty password, a CR/LF in the password or events, an
- * unknown format, filters NULL with nfilters > 0, a filter name or value NULL,
- * empty or with CR/LF, a space in a filter name), VOX_ENOMEM. Outbound
+ * vox_conn_free. Errors: VOX_EINVAL (out or opts NULL, an unknown role, an
+ * unknown format; inbound: no or an empty password, a CR/LF in the password
+ * or events, filters NULL with nfilters > 0, a filter name or value NULL,
+ * empty or with CR/LF, a space in a filter name), VOX_ENOMEM. Other outbound
  * options are not checked here. */
 VOX_EXPORT int vox_conn_new(vox_conn **out, const vox_conn_opts *opts);
 /* Free the engine. If reading has not ended, it ends now as by

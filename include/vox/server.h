@@ -62,7 +62,7 @@ typedef struct vox_server_opts {
 /* Listen and start accepting on a thread of its own. opts may be NULL (all
  * defaults); it is copied (host and allow too). fn and userdata are kept
  * until vox_server_stop returns. *out is set only on success. Errors:
- * VOX_EINVAL (out or fn NULL), VOX_ENOMEM, VOX_ESYS (name lookup,
+ * VOX_EINVAL (out or fn NULL, an unknown format), VOX_ENOMEM, VOX_ESYS (name lookup,
  * bind/listen, a pipe or a thread failed: see errno). */
 VOX_EXPORT int vox_server_start(vox_server **out, const vox_server_opts *opts, vox_call_fn fn,
                                 void *userdata);

@@ -60,6 +60,10 @@ int vox_conn_new(vox_conn **out, const vox_conn_opts *opts)
     *out = NULL;
     if (opts->role != VOX_ROLE_INBOUND && opts->role != VOX_ROLE_OUTBOUND)
         return VOX_EINVAL;
+    /* either role sends it (event / myevents): refuse it here, not at the
+     * handshake */
+    if ((unsigned)opts->format > VOX_FMT_XML)
+        return VOX_EINVAL;
     vox_conn *c = vox__calloc(1, sizeof *c);
     if (!c)
         return VOX_ENOMEM;
