@@ -407,6 +407,39 @@ static void test_next_event_waits(void **state)
     free(e1);
 }
 
+/* vox_close inside a hook only closes; the blocking call that ran the hook
+ * returns VOX_ECLOSED and frees the client (ASan sees no use after free and
+ * no leak): inside vox_api and inside vox_next_event. */
+static void close_hook(vox_conn *conn, const vox_event *ev, void *ud)
+{
+    hook_count++;
+    vox_close(ud);
+    vox_close(ud); /* a second close inside the same hook is harmless */
+}
+
+static void test_close_inside_hook(void **state)
+{
+    char *e1 = heartbeat(1), *e2 = heartbeat(2);
+    fs_step waiting[] = {HANDSHAKE, SEND(e1), SEND(e2), {FS_END, NULL, 0}};
+    fs_step api[] = {HANDSHAKE, EXPECT("api status\n\n"), SEND(e1), SEND(e2), {FS_END, NULL, 0}};
+    for (int in_api = 0; in_api < 2; in_api++) {
+        fakefs *f = start(in_api ? api : waiting);
+        vox_client *c = connect_to(f, &(vox_client_opts){0});
+        vox_msg *r = NULL;
+        hook_count = 0;
+        assert_int_equal(vox_hook(c, "HEARTBEAT", close_hook, c), 0);
+        if (in_api)
+            assert_int_equal(vox_api(c, "status", &r), VOX_ECLOSED);
+        else
+            assert_int_equal(vox_next_event(c, WAIT_MS, &r), VOX_ECLOSED);
+        assert_null(r);
+        assert_int_equal(hook_count, 1); /* the close skipped the second event */
+        finish(f);
+    }
+    free(e1);
+    free(e2);
+}
+
 static void test_subscriptions_and_filters(void **state)
 {
     /* inbound_07: event plain ALL, two filters; the capture's HEARTBEAT
@@ -709,6 +742,7 @@ int main(void)
         cmocka_unit_test(test_events_queue_and_hooks),
         cmocka_unit_test(test_events_behind_handshake_reach_late_hooks),
         cmocka_unit_test(test_next_event_waits),
+        cmocka_unit_test(test_close_inside_hook),
         cmocka_unit_test(test_subscriptions_and_filters),
         cmocka_unit_test(test_drop_while_waiting),
         cmocka_unit_test(test_disconnect_half_closes),

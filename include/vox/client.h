@@ -63,9 +63,10 @@ typedef struct vox_client_opts {
  * success; free with vox_close. */
 VOX_EXPORT int vox_connect(vox_client **out, const vox_client_opts *opts);
 /* Close and free (legal after any error; NULL is ignored). Queued events
- * are freed. Never from inside a hook (end the connection there with
- * vox_conn_close(vox_client_conn(c), 0)), and never on a vox_call: the
- * server frees it. */
+ * are freed. Inside a hook it only closes: the blocking call that ran the
+ * hook (vox_api, vox_next_event …) then returns VOX_ECLOSED and frees c on
+ * its way out, so c must not be used after that call. Never on a vox_call:
+ * the server frees it. */
 VOX_EXPORT void vox_close(vox_client *c);
 
 /* `api <cmd>` (cmd holds the arguments: "uuid_kill abc"). *reply is the

@@ -255,7 +255,35 @@ int vox_connect(vox_client **out, const vox_client_opts *opts)
 
 void vox_close(vox_client *c)
 {
+    if (c && c->busy) {
+        /* from a hook: the blocking call that ran it still uses c; it
+         * returns VOX_ECLOSED and frees c on its way out */
+        c->closing = 1;
+        vox_conn_close(c->conn, VOX_ECLOSED);
+        return;
+    }
     vox__client_free(c);
+}
+
+/* vox__block_run for a public blocking call, counted so that a vox_close
+ * from a hook inside it is deferred. */
+static int run_counted(vox_client *c, const int *done, uint64_t deadline)
+{
+    c->busy++;
+    int rc = vox__block_run(c, done, deadline);
+    c->busy--;
+    return rc;
+}
+
+/* On the way out of a public blocking call: 1 (and c freed) when a hook
+ * closed the client meanwhile. */
+static int closed_inside(vox_client *c)
+{
+    if (!c->closing)
+        return 0;
+    if (!c->busy)
+        vox__client_free(c);
+    return 1;
 }
 
 /* ------------------------------------------------------------ requests */
@@ -290,10 +318,12 @@ static void on_ev(vox_conn *conn, int status, const vox_event *ev, void *ud)
  * reach it later. */
 static int wait_for(vox_client *c, waiter *w, vox_msg **out)
 {
-    int rc = vox__block_run(c, &w->done, UINT64_MAX);
+    int rc = run_counted(c, &w->done, UINT64_MAX);
     if (!w->done)
         vox_conn_close(c->conn, rc ? rc : VOX_ECLOSED);
     rc = w->done ? w->status : rc;
+    if (closed_inside(c))
+        rc = VOX_ECLOSED; /* c is gone: say so even if the answer came */
     if (out && (rc == 0 || rc == VOX_EREPLY))
         *out = w->msg;
     else
@@ -396,7 +426,9 @@ int vox_next_event(vox_client *c, uint32_t timeout_ms, vox_msg **ev)
         return VOX_ESTATE;
     if (!c->qlen && vox_is_open(c)) {
         deadline = timeout_ms == UINT32_MAX ? UINT64_MAX : vox__now_ms() + timeout_ms;
-        rc = vox__block_run(c, &c->has_events, deadline);
+        rc = run_counted(c, &c->has_events, deadline);
+        if (closed_inside(c))
+            return VOX_ECLOSED;
         if (rc && rc != VOX_ECLOSED && rc != VOX_ETIMEDOUT)
             return rc;
     }
@@ -431,7 +463,9 @@ int vox_disconnect(vox_client *c)
     if (rc)
         return rc;
     /* Write what is queued and shut down now, without waiting. */
-    rc = vox__block_run(c, &never, vox__now_ms());
+    rc = run_counted(c, &never, vox__now_ms());
+    if (closed_inside(c))
+        return 0;
     return rc == VOX_ESYS ? rc : 0;
 }
 

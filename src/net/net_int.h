@@ -24,6 +24,8 @@ struct vox_client {
     vox_msg *data;
     int shut;    /* write side shut down */
     int feeding; /* read_input calls on the stack (nested in hooks) */
+    int busy;    /* blocking calls on the stack (a hook may run inside) */
+    int closing; /* vox_close came from a hook: freed when busy drops to 0 */
     /* driver state (see block.c and client.c) */
     int ready;        /* the handshake ended: on_ready ran */
     int ready_status; /* its status (0: ACTIVE) */
