@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../src/internal.h"
 #include "calls.h"
 
 void sim__account(sim_chan *ch, const char *fmt, ...)
@@ -355,14 +356,7 @@ int vox_sim_wait(vox_sim *s, uint32_t timeout_ms)
     if (!s || !s->calls)
         return VOX_EINVAL;
     sim_calls *c = s->calls;
-    struct timespec dl;
-    clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    struct timespec dl = vox__deadline_in(timeout_ms); /* c->cv runs on CLOCK_MONOTONIC */
     bool bad;
     int rc = 0;
     pthread_mutex_lock(&c->mu);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 
 #include <vox/vox.h>
 
@@ -53,6 +54,10 @@ VOX__HIDDEN void vox__headers_free(vox_header *h, size_t n);
 
 /* 1 when s (len bytes, or up to NUL when len is (size_t)-1) holds CR or LF. */
 VOX__HIDDEN int vox__has_crlf(const char *s, size_t len);
+
+/* CLOCK_MONOTONIC now + ms, as pthread_cond_timedwait takes it on a
+ * condition variable whose clock was set to CLOCK_MONOTONIC. */
+VOX__HIDDEN struct timespec vox__deadline_in(uint32_t ms);
 /* ASCII case-insensitive comparison of a (alen bytes) with NUL-terminated b:
  * 1 when equal. Inline: header lookups and hook matching call it per header. */
 static inline int vox__ieq(const char *a, size_t alen, const char *b)

@@ -28,13 +28,6 @@ static char **frames_of(const char *fixture, size_t *n)
     return f;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static fakefs *start(const fs_step *script)
 {
     fakefs *f = NULL;
@@ -174,9 +167,9 @@ static void test_connect_timeout(void **state)
     fakefs *f = start(script);
     vox_client *c = NULL;
     vox_client_opts o = {.port = fs_port(f), .connect_timeout_ms = 300};
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tu_now_ms();
     assert_int_equal(vox_connect(&c, &o), VOX_ETIMEDOUT);
-    uint64_t took = now_ms() - t0;
+    uint64_t took = tu_now_ms() - t0;
     assert_true(took >= 290 && took < 3000);
     assert_null(c);
     finish(f);
@@ -236,9 +229,9 @@ static void test_api_timeout_late_reply(void **state)
     fakefs *f = start(script);
     vox_client *c = connect_to(f, &(vox_client_opts){.command_timeout_ms = 200});
     vox_msg *r = NULL;
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tu_now_ms();
     assert_int_equal(vox_api(c, "status", &r), VOX_ETIMEDOUT);
-    assert_true(now_ms() - t0 >= 190);
+    assert_true(tu_now_ms() - t0 >= 190);
     assert_null(r);
     assert_int_equal(vox_api(c, "version", &r), 0);
     assert_string_equal(vox_msg_body(r, NULL), "FreeSWITCH Version 1.11.3-dev~64bit ( 64bit)\n");
@@ -350,9 +343,9 @@ static void test_events_queue_and_hooks(void **state)
     assert_int_equal(vox_next_event(c, UINT32_MAX, &r), 0);
     assert_string_equal(vox_event_get(vox_msg_event(r), "Event-Sequence"), "3");
     vox_msg_free(r);
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tu_now_ms();
     assert_int_equal(vox_next_event(c, 100, &r), VOX_ETIMEDOUT);
-    assert_true(now_ms() - t0 >= 95);
+    assert_true(tu_now_ms() - t0 >= 95);
     assert_null(r);
     vox_close(c);
     finish(f);
@@ -488,10 +481,10 @@ static void test_drop_while_waiting(void **state)
     fakefs *f = start(script);
     vox_client *c = connect_to(f, &(vox_client_opts){0});
     vox_msg *r = NULL;
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tu_now_ms();
     /* the default command timeout is 30 s: the drop must end it at once */
     assert_int_equal(vox_api(c, "status", &r), VOX_ECLOSED);
-    assert_true(now_ms() - t0 < 3000);
+    assert_true(tu_now_ms() - t0 < 3000);
     assert_null(r);
     assert_false(vox_is_open(c));
     assert_int_equal(vox_api(c, "version", &r), VOX_ECLOSED);

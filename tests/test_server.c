@@ -25,54 +25,8 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static struct timespec abs_in(uint32_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 /* A counter other threads raise and a test waits on (bounded). */
-typedef struct signal_t {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int n;
-} signal_t;
-
-static signal_t g_entered = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-
-static void sig_raise(signal_t *s)
-{
-    pthread_mutex_lock(&s->mu);
-    s->n++;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-}
-
-static int sig_wait(signal_t *s, int n)
-{
-    struct timespec dl = abs_in(WAIT_MS);
-    pthread_mutex_lock(&s->mu);
-    while (s->n < n)
-        if (pthread_cond_timedwait(&s->cv, &s->mu, &dl) == ETIMEDOUT)
-            break;
-    int ok = s->n >= n;
-    pthread_mutex_unlock(&s->mu);
-    return ok;
-}
+static tu_flag g_entered = TU_FLAG_INIT;
 
 /* The server's log, kept to assert what it reported. */
 static struct {
@@ -96,7 +50,7 @@ static void log_cb(int level, const char *line, void *ud)
 
 static int log_wait(const char *needle)
 {
-    struct timespec dl = abs_in(WAIT_MS);
+    struct timespec dl = tu_abs_in(WAIT_MS);
     pthread_mutex_lock(&g_log.mu);
     while (!strstr(g_log.buf, needle))
         if (pthread_cond_timedwait(&g_log.cv, &g_log.mu, &dl) == ETIMEDOUT)
@@ -360,7 +314,7 @@ typedef struct result {
 static void drop_fn(vox_call *call, void *ud)
 {
     result *r = ud;
-    sig_raise(&g_entered);
+    tu_flag_raise(&g_entered);
     r->rc[0] = exec_app(call, "answer", NULL, NULL, NULL);
     r->rc[1] = exec_app(call, "answer", NULL, NULL, NULL);
     r->open_after = vox_is_open(call);
@@ -570,9 +524,9 @@ static void test_handshake_timeout(void **state)
     g_called = 0;
     vox_server_opts o = {.handshake_timeout_ms = 100};
     vox_server *s = start(&o, never_fn, NULL);
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tu_now_ms();
     play(vox_server_port(s), script);
-    assert_true(now_ms() - t0 >= 100);
+    assert_true(tu_now_ms() - t0 >= 100);
     assert_true(log_wait("no handshake within 100 ms"));
     vox_server_stop(s);
     assert_int_equal(g_called, 0);
@@ -666,7 +620,7 @@ static void test_allow_list_ipv6(void **state)
 static void blocked_fn(vox_call *call, void *ud)
 {
     result *r = ud;
-    sig_raise(&g_entered);
+    tu_flag_raise(&g_entered);
     r->rc[0] = exec_app(call, "answer", NULL, NULL, NULL);
 }
 
@@ -684,7 +638,7 @@ static void test_max_calls(void **state)
     vox_server *s = start(&o, blocked_fn, &r);
     fakefs *a = NULL;
     assert_int_equal(fs_connect(&a, vox_server_port(s), first), 0);
-    assert_true(sig_wait(&g_entered, 1));
+    assert_true(tu_flag_wait(&g_entered, 1, WAIT_MS));
     assert_int_equal(vox_server_active(s), 1);
     play(vox_server_port(s), second);
     assert_true(log_wait("(max_calls)"));
@@ -709,10 +663,10 @@ static void inflight_fn(vox_call *call, void *ud)
         pthread_mutex_lock(&f->mu);
         f->lingered = 1;
         pthread_mutex_unlock(&f->mu);
-        sig_raise(&g_entered);
+        tu_flag_raise(&g_entered);
         return;
     }
-    sig_raise(&g_entered);
+    tu_flag_raise(&g_entered);
     int rc = exec_app(call, "answer", NULL, NULL, NULL);
     int after = exec_app(call, "answer", NULL, NULL, NULL);
     pthread_mutex_lock(&f->mu);
@@ -739,10 +693,10 @@ static void test_stop_with_calls_in_flight(void **state)
     fakefs *a = NULL, *b = NULL;
     assert_int_equal(fs_connect(&a, vox_server_port(s), blocked), 0);
     assert_int_equal(fs_connect(&b, vox_server_port(s), lingering), 0);
-    assert_true(sig_wait(&g_entered, 2));
-    uint64_t t0 = now_ms();
+    assert_true(tu_flag_wait(&g_entered, 2, WAIT_MS));
+    uint64_t t0 = tu_now_ms();
     vox_server_stop(s);
-    uint64_t took = now_ms() - t0;
+    uint64_t took = tu_now_ms() - t0;
     assert_true(took >= 190);
     assert_true(took < WAIT_MS);
     assert_null(fs_wait(a, WAIT_MS));
@@ -771,9 +725,9 @@ static void test_start_stop(void **state)
     assert_int_equal(vox_server_start(&t, &same, never_fn, NULL), VOX_ESYS);
     assert_null(t);
     assert_int_equal(vox_server_active(s), 0);
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tu_now_ms();
     vox_server_stop(s);
-    assert_true(now_ms() - t0 < 1000);
+    assert_true(tu_now_ms() - t0 < 1000);
     vox_server_stop(NULL);
 }
 

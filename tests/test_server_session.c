@@ -36,56 +36,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static struct timespec abs_in(uint32_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
-/* A flag another thread raises and a thread waits on (bounded). */
-typedef struct flag {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int n;
-} flag;
-
-#define FLAG_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0}
-
-static void flag_raise(flag *f)
-{
-    pthread_mutex_lock(&f->mu);
-    f->n++;
-    pthread_cond_broadcast(&f->cv);
-    pthread_mutex_unlock(&f->mu);
-}
-
-static int flag_wait(flag *f, int n)
-{
-    struct timespec dl = abs_in(WAIT_MS);
-    pthread_mutex_lock(&f->mu);
-    while (f->n < n)
-        if (pthread_cond_timedwait(&f->cv, &f->mu, &dl) == ETIMEDOUT)
-            break;
-    int ok = f->n >= n;
-    pthread_mutex_unlock(&f->mu);
-    return ok;
-}
-
-static int flag_get(flag *f)
-{
-    pthread_mutex_lock(&f->mu);
-    int n = f->n;
-    pthread_mutex_unlock(&f->mu);
-    return n;
-}
-
 /* The server's log lines, with their levels. */
 static struct {
     pthread_mutex_t mu;
@@ -819,7 +769,7 @@ static void raw_expect(int fd, const char *want)
 }
 
 typedef struct slow_hook {
-    flag entered, release, returned;
+    tu_flag entered, release, returned;
 } slow_hook;
 
 static void slow_hc_hook(vox_conn *conn, const vox_event *ev, void *ud)
@@ -827,9 +777,9 @@ static void slow_hc_hook(vox_conn *conn, const vox_event *ev, void *ud)
     slow_hook *h = ud;
     (void)conn;
     (void)ev;
-    flag_raise(&h->entered);
-    flag_wait(&h->release, 1);
-    flag_raise(&h->returned);
+    tu_flag_raise(&h->entered);
+    tu_flag_wait(&h->release, 1, WAIT_MS);
+    tu_flag_raise(&h->returned);
 }
 
 static void slow_hook_fn(vox_call *call, void *ud)
@@ -845,7 +795,7 @@ static void hook_delays_close(int notice_first)
 {
     capture c;
     cap_load(&c, LINGER_CAPTURE);
-    slow_hook h = {FLAG_INIT, FLAG_INIT, FLAG_INIT};
+    slow_hook h = {TU_FLAG_INIT, TU_FLAG_INIT, TU_FLAG_INIT};
     vox_server *s = start(slow_hook_fn, &h);
     int fd = raw_connect(vox_server_port(s));
     raw_expect(fd, "connect\n\n");
@@ -860,21 +810,21 @@ static void hook_delays_close(int notice_first)
     if (notice_first)
         raw_send(fd, c.f[F_LINGER]);
     raw_send(fd, c.f[F_HANGUP_COMPLETE]);
-    assert_true(flag_wait(&h.entered, 1));
+    assert_true(tu_flag_wait(&h.entered, 1, WAIT_MS));
     if (!notice_first)
         raw_send(fd, c.f[F_LINGER]);
     struct pollfd p = {fd, POLLIN, 0};
     assert_int_equal(poll(&p, 1, 200), 0); /* still open while the hook runs */
-    assert_int_equal(flag_get(&h.returned), 0);
-    flag_raise(&h.release);
+    assert_int_equal(tu_flag_get(&h.returned), 0);
+    tu_flag_raise(&h.release);
     assert_int_equal(poll(&p, 1, WAIT_MS), 1);
     char b;
     assert_int_equal(recv(fd, &b, 1, 0), 0);
-    assert_int_equal(flag_get(&h.returned), 1); /* it returned before the close */
+    assert_int_equal(tu_flag_get(&h.returned), 1); /* it returned before the close */
     close(fd);
     vox_server_stop(s);
     cap_free(&c);
-    assert_int_equal(flag_get(&h.entered), 1);
+    assert_int_equal(tu_flag_get(&h.entered), 1);
 }
 
 static void test_hook_delays_close_hangup_first(void **state)

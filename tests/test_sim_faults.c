@@ -61,7 +61,7 @@ static void test_fault_garbage_huge_flood(void **state)
     const char *want = "Content-Type: command/reply\nReply-Text: +OK accepted\n\n\x01garbage\n\n";
     size_t off = c.used;
     while (c.len - off < strlen(want))
-        assert_int_equal(peer_recv(&c, now_ms() + SIM_WAIT_MS), 1);
+        assert_int_equal(peer_recv(&c, tu_now_ms() + SIM_WAIT_MS), 1);
     assert_memory_equal(c.buf + off, want, strlen(want));
     vox_parser_free(c.p); /* go on after the garbage */
     assert_int_equal(vox_parser_new(&c.p, NULL), 0);
@@ -93,7 +93,7 @@ static void test_fault_slow(void **state)
     o.faults.slow_write_ms = 100; /* 1 ms real per 16-byte piece */
     o.faults.slow_read_ms = 1000; /* 10 ms real per command */
     vox_sim *s = sim_up(&o);
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tu_now_ms();
     peer c;
     peer_auth(&c, s);
     peer_sends(&c, "api version\n\napi uptime\n\napi version\n\napi foobarbaz\n\n");
@@ -105,7 +105,7 @@ static void test_fault_slow(void **state)
         frame_free(&f);
     }
     /* 5 commands read 10 ms apart, about 300 bytes written 16 at a time */
-    assert_true(now_ms() - t0 >= 40);
+    assert_true(tu_now_ms() - t0 >= 40);
     peer_close(&c);
     vox_sim_free(s);
 }
@@ -204,7 +204,7 @@ static void on_log_line(const vox_sim_log_line *l, void *ud)
 {
     (void)ud;
     if (getenv("SIMDEBUG"))
-        fprintf(stderr, "%llu sim: %s\n", (unsigned long long)now_ms(), l->line);
+        fprintf(stderr, "%llu sim: %s\n", (unsigned long long)tu_now_ms(), l->line);
     if (strstr(l->line, "killed listener because of lost events"))
         atomic_store(&killed, 1);
 }
@@ -219,12 +219,12 @@ static void test_lost_events(void **state)
     peer c;
     peer_auth(&c, s);
     peer_sends(&c, "event plain ALL\n\n");
-    uint64_t deadline = now_ms() + 12 * SIM_WAIT_MS; /* a flood under a sanitizer */
-    while (!atomic_load(&killed) && now_ms() < deadline)
+    uint64_t deadline = tu_now_ms() + 12 * SIM_WAIT_MS; /* a flood under a sanitizer */
+    while (!atomic_load(&killed) && tu_now_ms() < deadline)
         poll(NULL, 0, 1); /* not reading: the sim's queue fills */
     assert_true(atomic_load(&killed));
     if (getenv("SIMDEBUG"))
-        fprintf(stderr, "%llu killed seen\n", (unsigned long long)now_ms());
+        fprintf(stderr, "%llu killed seen\n", (unsigned long long)tu_now_ms());
     frames all = peer_all(&c);
     assert_true(all.n > 100); /* what the kernel and the sim had taken */
     const frame *last = &all.f[all.n - 1];
@@ -257,7 +257,7 @@ static void test_peer_gone_no_sigpipe(void **state)
         peer_sends(&c, "event plain ALL\n\n");
         expect_text(&c, "Content-Type: command/reply\n"
                         "Reply-Text: +OK event listener enabled plain\n\n");
-        assert_int_equal(peer_recv(&c, now_ms() + SIM_WAIT_MS), 1); /* the flood began */
+        assert_int_equal(peer_recv(&c, tu_now_ms() + SIM_WAIT_MS), 1); /* the flood began */
         shutdown(c.fd, SHUT_WR);
         peer_close(&c);
         still_serves(s);

@@ -29,13 +29,6 @@
 
 static const char NIL_UUID[] = "00000000-0000-0000-0000-000000000000";
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static vox_sim *sim_up(const vox_sim_opts *extra)
 {
     vox_sim_opts o = extra ? *extra : (vox_sim_opts){0};
@@ -111,9 +104,9 @@ static void ok_uuid(const char *body, char *uuid)
  * when given); other events are skipped. Fails after WAIT_MS. */
 static vox_msg *wait_event(vox_client *c, const char *name, const char *uuid, const char *app)
 {
-    uint64_t end = now_ms() + WAIT_MS;
+    uint64_t end = tu_now_ms() + WAIT_MS;
     for (;;) {
-        uint64_t now = now_ms();
+        uint64_t now = tu_now_ms();
         vox_msg *m = NULL;
         int rc = now < end ? vox_next_event(c, (uint32_t)(end - now), &m) : VOX_ETIMEDOUT;
         if (rc)
@@ -142,9 +135,9 @@ static void wait_hangups(vox_client *c, const char *const *uuids, size_t n, char
     size_t left = n;
     for (size_t i = 0; i < n; i++)
         causes[i][0] = '\0';
-    uint64_t end = now_ms() + WAIT_MS;
+    uint64_t end = tu_now_ms() + WAIT_MS;
     while (left) {
-        uint64_t now = now_ms();
+        uint64_t now = tu_now_ms();
         vox_msg *m = NULL;
         int rc = now < end ? vox_next_event(c, (uint32_t)(end - now), &m) : VOX_ETIMEDOUT;
         if (rc)
@@ -453,11 +446,11 @@ static void test_originate_socket(void **state)
 
     /* a receive timeout: a client that subscribed nothing of the call */
     vox_client *q = client(s, "CHANNEL_PARK");
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tu_now_ms();
     m = (vox_msg *)c;
     assert_int_equal(vox_next_event(q, 80, &m), VOX_ETIMEDOUT);
     assert_null(m);
-    assert_true(now_ms() - t0 >= 70);
+    assert_true(tu_now_ms() - t0 >= 70);
     vox_close(q);
 
     check_sendmsg(c, a);

@@ -51,10 +51,10 @@ static void test_static_socket(void **state)
     vox_msg_free(m);
     peer_sends(&ob.c, "myevents\n\n");
     peer_expect(&ob.c, "reply:+OK Events Enabled");
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tu_now_ms();
     peer_sends(&ob.c, PLAY1S);
     peer_expect(&ob.c, "reply:+OK");
-    assert_true(now_ms() - t0 >= (uint64_t)(1000.0 / SPEED * 0.8));
+    assert_true(tu_now_ms() - t0 >= (uint64_t)(1000.0 / SPEED * 0.8));
     peer_expect(&ob.c, "event:CHANNEL_EXECUTE:playback");
     peer_expect(&ob.c, "event:CHANNEL_EXECUTE_COMPLETE:playback");
     peer_sends(&ob.c, "exit\n\n");

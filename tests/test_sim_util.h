@@ -25,13 +25,6 @@
 /* The longest wait for a frame, a connection or a close, in real ms. */
 #define SIM_WAIT_MS 10000
 
-static inline uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ------------------------------------------------------------- frames */
 
 typedef struct frame {
@@ -148,7 +141,7 @@ static inline void peer_sends(peer *c, const char *s)
 static inline int peer_recv(peer *c, uint64_t deadline)
 {
     for (;;) {
-        uint64_t now = now_ms();
+        uint64_t now = tu_now_ms();
         if (now >= deadline)
             return -1;
         struct pollfd pfd = {c->fd, POLLIN, 0};
@@ -201,7 +194,7 @@ static inline int peer_frame_by(peer *c, frame *f, uint64_t deadline)
 
 static inline int peer_frame(peer *c, frame *f)
 {
-    return peer_frame_by(c, f, now_ms() + SIM_WAIT_MS);
+    return peer_frame_by(c, f, tu_now_ms() + SIM_WAIT_MS);
 }
 
 /* The next frame that is not an event (events are kept in evs if given). */
@@ -223,7 +216,7 @@ static inline frames peer_all(peer *c)
     frames fs = {0};
     frame f;
     int r;
-    uint64_t deadline = now_ms() + SIM_WAIT_MS;
+    uint64_t deadline = tu_now_ms() + SIM_WAIT_MS;
     while ((r = peer_frame_by(c, &f, deadline)) == 1)
         frames_push(&fs, f.m, f.bytes, f.len), free(f.bytes);
     if (r)
@@ -314,7 +307,7 @@ static inline void peer_until(peer *c, const char *want)
 static inline void debug_log(const vox_sim_log_line *l, void *ud)
 {
     (void)ud;
-    fprintf(stderr, "%llu sim: %s\n", (unsigned long long)now_ms(), l->line);
+    fprintf(stderr, "%llu sim: %s\n", (unsigned long long)tu_now_ms(), l->line);
 }
 
 /* Loopback, speed, every log line (printed with SIMDEBUG set), no heartbeat. */

@@ -61,7 +61,7 @@ static void test_outbound_json_linger(void **state)
     expect_cmd(&ob.c, "linger 2\n\n", "+OK will linger 2 seconds");
     expect_cmd(&ob.c, "getvar uuid\n\n", sess);
     expect_cmd(&ob.c, "getvar no_such_variable_here\n\n", "-ERR command not found");
-    uint64_t t_hangup = now_ms(), t_linger = 0;
+    uint64_t t_hangup = tu_now_ms(), t_linger = 0;
     expect_cmd(&ob.c, "sendmsg\ncall-command: hangup\nhangup-cause: USER_BUSY\n\n", "+OK");
     size_t json = 0, other = 0;
     for (;;) {
@@ -75,12 +75,12 @@ static void test_outbound_json_linger(void **state)
             assert_string_equal(vox_msg_header(f.m, "Controlled-Session-UUID"), sess);
             if (!strcmp(disp, "linger")) {
                 assert_string_equal(vox_msg_header(f.m, "Linger-Time"), "2");
-                t_linger = now_ms();
+                t_linger = tu_now_ms();
             } else {
                 assert_string_equal(disp, "disconnect");
                 assert_true(t_linger);
                 /* two simulated seconds after the hangup: 20 ms at speed 100 */
-                assert_true(now_ms() - t_hangup >= (uint64_t)(2000 / SPEED));
+                assert_true(tu_now_ms() - t_hangup >= (uint64_t)(2000 / SPEED));
                 frame_free(&f);
                 break;
             }
@@ -150,7 +150,7 @@ static void test_outbound_linger_forever(void **state)
     }
     /* lingering forever: more events maybe, but no notice nor close (a
      * bounded look) */
-    uint64_t until = now_ms() + 100;
+    uint64_t until = tu_now_ms() + 100;
     int r;
     while ((r = peer_frame_by(&ob.c, &f, until)) == 1) {
         assert_true(is_event(&f));
@@ -388,7 +388,7 @@ static void test_exit_pending_bgapi(void **state)
     char *r = peer_cmd(&c, "bgapi originate {originate_timeout=4}loopback/9102/default &park\n\n");
     assert_int_equal(strncmp(r, "+OK Job-UUID: ", 14), 0);
     free(r);
-    uint64_t t0 = now_ms();
+    uint64_t t0 = tu_now_ms();
     expect_cmd(&c, "exit\n\n", "+OK bye");
     frames rest = peer_all(&c);
     assert_int_equal(rest.n, 1);
@@ -398,7 +398,7 @@ static void test_exit_pending_bgapi(void **state)
                         "http://www.cluecon.com/\n");
     frames_free(&rest);
     /* the job took its 4 simulated seconds; the other listener got it */
-    assert_true(now_ms() - t0 >= (uint64_t)(4000 / SPEED) / 2);
+    assert_true(tu_now_ms() - t0 >= (uint64_t)(4000 / SPEED) / 2);
     frame f;
     assert_int_equal(peer_frame(&other, &f), 1);
     assert_string_equal(vox_event_name(vox_msg_event(f.m)), "BACKGROUND_JOB");

@@ -1,6 +1,8 @@
 /* Version, error texts, byte buffers and small string checks. */
 #include "../internal.h"
 
+#include <time.h>
+
 const char *vox_version(void)
 {
     return VOX_VERSION_STRING;
@@ -96,3 +98,16 @@ int vox__has_crlf(const char *s, size_t len)
     return memchr(s, '\r', len) || memchr(s, '\n', len);
 }
 
+
+struct timespec vox__deadline_in(uint32_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}

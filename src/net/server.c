@@ -368,25 +368,12 @@ uint64_t vox_server_served(const vox_server *s)
     return n;
 }
 
-static struct timespec deadline_in(uint32_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 /* Lets the calls end by themselves until the drain deadline, then shuts
  * the sockets of the rest down: their engines see EOF, so every blocking
  * helper returns VOX_ECLOSED and the linger ends. */
 static void drain(vox_server *s)
 {
-    struct timespec dl = deadline_in(s->o.drain_timeout_ms);
+    struct timespec dl = vox__deadline_in(s->o.drain_timeout_ms);
     lock(s);
     while (s->active > 0)
         if (pthread_cond_timedwait(&s->cv, &s->mu, &dl) == ETIMEDOUT)

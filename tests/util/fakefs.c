@@ -2,6 +2,7 @@
  * wait on the socket is bounded by IO_TIMEOUT_MS, and fs_wait can cut a
  * script short by shutting the sockets down, so a broken test never hangs. */
 #include "fakefs.h"
+#include "clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -445,14 +446,7 @@ int fs_connect(fakefs **out, uint16_t port, const fs_step *script)
  * the sockets down (its own waits are bounded too). */
 static void join_script(fakefs *f, uint32_t timeout_ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = tu_abs_in(timeout_ms);
     pthread_mutex_lock(&f->mu);
     while (!f->finished)
         if (pthread_cond_timedwait(&f->cv, &f->mu, &ts) == ETIMEDOUT)

@@ -10,6 +10,8 @@
 
 #include <vox/vox.h>
 
+#include "util/clock.h"
+
 /* Read a whole fixture file (name relative to $VOX_FIXTURES, default
  * tests/fixtures). Fails the test when missing. Caller frees with free(). */
 char *tu_fixture(const char *name, size_t *len);
