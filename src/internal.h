@@ -54,6 +54,8 @@ VOX__HIDDEN void vox__headers_free(vox_header *h, size_t n);
 
 /* 1 when s (len bytes, or up to NUL when len is (size_t)-1) holds CR or LF. */
 VOX__HIDDEN int vox__has_crlf(const char *s, size_t len);
+/* 1 for a vox_format the serializers know (event / myevents take it). */
+VOX__HIDDEN int vox__format_ok(vox_format fmt);
 
 /* CLOCK_MONOTONIC now + ms, as pthread_cond_timedwait takes it on a
  * condition variable whose clock was set to CLOCK_MONOTONIC. */

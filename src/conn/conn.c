@@ -62,7 +62,7 @@ int vox_conn_new(vox_conn **out, const vox_conn_opts *opts)
         return VOX_EINVAL;
     /* either role sends it (event / myevents): refuse it here, not at the
      * handshake */
-    if ((unsigned)opts->format > VOX_FMT_XML)
+    if (!vox__format_ok(opts->format))
         return VOX_EINVAL;
     vox_conn *c = vox__calloc(1, sizeof *c);
     if (!c)

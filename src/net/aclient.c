@@ -285,7 +285,7 @@ int vox_aclient_start(vox_aclient **out, const vox_loop *loop, const vox_aclient
     vox_aclient *c;
     int rc;
 
-    if (!out || !loop_ok(loop) || !opts || (unsigned)opts->format > VOX_FMT_XML)
+    if (!out || !loop_ok(loop) || !opts || !vox__format_ok(opts->format))
         return VOX_EINVAL;
     *out = NULL;
     if (!(c = vox__calloc(1, sizeof *c)))

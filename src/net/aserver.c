@@ -318,7 +318,7 @@ static void set_defaults(vox_aserver_opts *o)
 int vox_aserver_start(vox_aserver **out, const vox_loop *loop, const vox_aserver_opts *opts)
 {
     if (!out || !loop || !loop->ops || !opts || !opts->on_session ||
-        (unsigned)opts->format > VOX_FMT_XML)
+        !vox__format_ok(opts->format))
         return VOX_EINVAL;
     *out = NULL;
     vox_aserver *s = vox__calloc(1, sizeof *s);

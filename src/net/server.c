@@ -320,7 +320,7 @@ static int server_new(vox_server **out, const vox_server_opts *opts, vox_call_fn
 
 int vox_server_start(vox_server **out, const vox_server_opts *opts, vox_call_fn fn, void *userdata)
 {
-    if (!out || !fn || (opts && (unsigned)opts->format > VOX_FMT_XML))
+    if (!out || !fn || (opts && !vox__format_ok(opts->format)))
         return VOX_EINVAL;
     vox_server *s = NULL;
     int rc = server_new(&s, opts, fn, userdata);

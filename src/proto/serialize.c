@@ -73,6 +73,11 @@ static const char *fmt_word(vox_format fmt)
     return NULL;
 }
 
+int vox__format_ok(vox_format fmt)
+{
+    return fmt_word(fmt) != NULL;
+}
+
 const char *vox_format_name(vox_format fmt)
 {
     const char *s = fmt_word(fmt);
